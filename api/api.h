@@ -1,0 +1,197 @@
+/*
+ * api — the RingCentral REST client: one authenticated session per mount.
+ *
+ * Owns the OAuth session (JWT grant, refresh before expiry and on 401, one
+ * session reused), the HTTP transport (libcurl, connection reuse, TLS always
+ * verified, http:// only to loopback), rate-limit pacing per group from the
+ * X-Rate-Limit-* headers (429 + Retry-After honoured, nothing sent in a
+ * penalised group), retries with exponential backoff and jitter for
+ * idempotent requests, and the single place where HTTP statuses and libcurl
+ * errors become errno values:
+ *   401 (after one refresh) and 403 -EACCES, 404 -ENOENT, 400 and 416 -EINVAL,
+ *   429 still penalised at the deadline, 5xx, resets, timeouts, truncated or
+ *   malformed bodies -EIO, could not connect or resolve -EHOSTUNREACH.
+ * Knows nothing of FUSE or the cache.  Thread-safe: any number of threads may
+ * call in at once.
+ *
+ * Every call takes a struct api_call: its deadline bounds the whole call
+ * (pacing waits, retries, transfers), after which it fails with -EIO;
+ * nothing waits forever.
+ */
+#ifndef RCFS_API_H
+#define RCFS_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api_record.h"
+
+struct api;
+
+enum api_prio {
+    API_PRIO_USER,       /* a person is waiting (a foreground read, a listing) */
+    API_PRIO_BACKGROUND, /* prefetch, thumbnailers, polling: yields to USER */
+};
+
+/* Per-call context. */
+struct api_call {
+    int64_t deadline_ms; /* isotime_mono_ms() value after which the call fails; 0 = now + timeout */
+    enum api_prio prio;  /* scheduling class for pacing and download slots */
+};
+
+struct api_opts {
+    const char *server_url;    /* platform base URL (https://, or http:// to loopback) */
+    const char *client_id;     /* OAuth client id */
+    const char *client_secret; /* OAuth client secret */
+    const char *jwt;           /* JWT credential */
+    const char *media_url;     /* NULL, or a base URL replacing scheme+host+port of content URIs */
+    int timeout_s;             /* default per-call bound in seconds (> 0) */
+    int max_downloads;         /* content transfers at once (> 0) */
+    bool verbose_http;         /* log each request line (method, path, status) at debug level */
+};
+
+/*
+ * Create a client.  Copies everything it needs from o; contacts nobody.
+ * Returns 0 and *out, or -EINVAL with a line in err (a refused URL, e.g.
+ * "http:// is only allowed to loopback hosts").
+ */
+int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen);
+
+/* Revoke nothing, close connections, wipe secrets, free.  NULL-safe. */
+void api_free(struct api *a);
+
+/*
+ * Log in with the JWT grant.  Returns 0; -EACCES when the server refuses the
+ * credentials; -EHOSTUNREACH when it cannot be reached; -EIO otherwise.
+ * err gets one line for the user (never a secret).  Later calls refresh or
+ * log in again by themselves; calling this first is only to fail early.
+ */
+int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen);
+
+/* The account id of the session ("~" resolved), known after api_login. */
+const char *api_account_id(const struct api *a);
+
+struct api_ext {
+    uint64_t id;      /* extension id */
+    char number[32];  /* extensionNumber as sent ("" if none or invalid) */
+    char name[128];   /* name as sent, truncated ("" if none) */
+};
+
+/*
+ * The extensions these credentials can read: the account's extension list
+ * (all pages, only those with status Enabled), or, when that is forbidden
+ * (403, the app lacks ReadAccounts), just extension/~.
+ * Returns 0 with a malloc'd array in *out (caller frees) and *n, or -errno.
+ */
+int api_extensions(struct api *a, const struct api_call *c, struct api_ext **out, size_t *n);
+
+/*
+ * Called once per record parsed from a response, in server order.  The
+ * callee may take ownership of any pointer in *r (set it to NULL); the rest
+ * is freed by the caller after the callback returns.  Return 0 to go on, or
+ * a -errno to stop (that value is then returned by the api call).
+ */
+typedef int (*api_rec_cb)(void *ctx, struct rec *r);
+
+/*
+ * Every message of one type in an extension, Alive and Deleted, of any age:
+ * GET message-store?messageType=T&availability=Alive&availability=Deleted
+ * &dateFrom=1970-01-01T00:00:00.000Z&perPage=1000, following navigation.nextPage.
+ * An invalid record is logged and skipped (it does not fail the listing).
+ * Returns 0 when every page was read, or -errno.
+ */
+int api_list(struct api *a, const struct api_call *c, uint64_t ext_id, enum rec_type type,
+             api_rec_cb cb, void *ctx);
+
+/*
+ * Fetch records by id (batch GET, at most 30 ids per request).  Records come
+ * through cb; an id the server does not have (404 in the 207) is reported as
+ * a partial record with availability REC_PURGED.
+ */
+int api_get(struct api *a, const struct api_call *c, uint64_t ext_id, const uint64_t *ids,
+            size_t n, api_rec_cb cb, void *ctx);
+
+/*
+ * Set readStatus (PUT) and return the server's updated record in *out
+ * (caller rec_free()s it).  Returns 0 or -errno; nothing changed on failure
+ * as far as rcfs can know (PUT is idempotent and is retried).
+ */
+int api_set_read(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_t msg_id,
+                 enum rec_read rs, struct rec *out);
+
+/* Restore a Deleted message (PATCH availability Alive); updated record in *out. */
+int api_restore(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_t msg_id,
+                struct rec *out);
+
+/*
+ * DELETE one message.  purge: add purge=true.  from: the availability the
+ * caller believes the message has now (ALIVE: one DELETE moves it to
+ * Deleted; DELETED: one DELETE purges it).  A DELETE is never repeated
+ * blindly: when its outcome is unknown (reset after sending, timeout, 5xx),
+ * the message's state is read first and the DELETE is retried only if the
+ * server did not act.  Returns 0 when the message reached the intended
+ * state, or -errno.
+ */
+int api_delete(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_t msg_id,
+               bool purge, enum rec_avail from);
+
+struct api_sync_result {
+    char *token;             /* new syncToken (malloc'd; caller frees) */
+    bool older_records_exist; /* syncInfo.olderRecordsExist */
+    int64_t sync_time_ms;    /* syncInfo.syncTime */
+};
+
+/*
+ * Message sync.  token == NULL: FSync over the whole history
+ * (dateFrom=1970-01-01T00:00:00.000Z, recordCount=record_count when > 0);
+ * else ISync with that token.  Records (full, or partial tombstones for
+ * Deleted/Purged) come through cb.  Returns 0 and fills *res; -ESTALE when
+ * the token is invalid or expired (400 MSG-333 or CMN-101): the caller falls
+ * back to FSync; other -errno.
+ */
+int api_sync(struct api *a, const struct api_call *c, uint64_t ext_id, const char *token,
+             int record_count, api_rec_cb cb, void *ctx, struct api_sync_result *res);
+
+/* Where content goes, chunk by chunk (e.g. cobj_write).  Return 0 or -errno to abort. */
+typedef int (*api_sink_fn)(void *ctx, const void *p, size_t n);
+
+struct api_content {
+    const char *uri;           /* the attachment's uri as the server sent it */
+    const char *expect_type;   /* the attachment's contentType; a response of another
+                                  type (e.g. a 200 JSON error body) is an error */
+    int64_t expect_size;       /* known size, or -1 */
+    int64_t range_len;         /* > 0: ask only for the first range_len bytes */
+    api_sink_fn sink;          /* receives the body */
+    void *sink_ctx;
+};
+
+struct api_content_info {
+    int64_t total_size;   /* full content size (from Content-Length or Content-Range), -1 unknown */
+    int64_t received;     /* bytes passed to the sink */
+    bool complete;        /* received == total_size: the sink holds the whole content */
+};
+
+/*
+ * Download an attachment (GET on its uri, rewritten with media_url when
+ * configured), at most max_downloads at once across the client.  The body is
+ * checked before it counts: status 200 (or 206 for a range), Content-Type
+ * matching expect_type, length equal to Content-Length and to expect_size
+ * when known.  On a retryable failure the sink has already seen bytes: the
+ * retry starts over, so sinks must be resettable: the first call of each
+ * attempt is preceded by sink(ctx, NULL, 0) meaning "start again".
+ * Returns 0 and fills *info, or -errno (-EIO for a failed check).
+ */
+int api_fetch(struct api *a, const struct api_call *c, const struct api_content *req,
+              struct api_content_info *info);
+
+/* Counters for logs and the benchmark. */
+struct api_stats {
+    uint64_t requests;      /* HTTP requests sent */
+    uint64_t retries;       /* of which retries */
+    uint64_t rate_limited;  /* 429 answers */
+    uint64_t refreshes;     /* token refreshes */
+};
+void api_get_stats(struct api *a, struct api_stats *out);
+
+#endif
