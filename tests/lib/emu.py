@@ -1,0 +1,178 @@
+"""Start, stop and steer the rcemu emulator from tests and scripts.
+
+This is the one place tests talk to the emulator's process and control API
+(see tests/emulator/README.md for the contract).  Standard library only.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RCEMU = os.path.join(ROOT, "tests", "emulator", "rcemu.py")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+class Emulator:
+    """A running emulator: its ready-file facts and its control API."""
+
+    def __init__(self, workdir=None, messages=60, extensions=2, seed=1, extra_args=(),
+                 log_path=None):
+        self.workdir = workdir or tempfile.mkdtemp(prefix="rcemu-")
+        self.ready_path = os.path.join(self.workdir, "rcemu-ready.json")
+        self.log_path = log_path or os.path.join(self.workdir, "rcemu.log")
+        self.args = ["--ready-file", self.ready_path, "--seed", str(seed),
+                     "--messages", str(messages), "--extensions", str(extensions)]
+        self.args += list(extra_args)
+        self.proc = None
+        self.info = None
+
+    # -- process -----------------------------------------------------------
+    def start(self, timeout=60, ports=None):
+        """Start and wait for the ready file.  ports: optional dict of
+        {"port": n, "media_port": n, "control_port": n} to reuse (restart)."""
+        if os.path.exists(self.ready_path):
+            os.unlink(self.ready_path)
+        args = list(self.args)
+        if ports:
+            args += ["--port", str(ports["port"]), "--media-port", str(ports["media_port"]),
+                     "--control-port", str(ports["control_port"])]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([PYTHON, RCEMU] + args, stdout=log, stderr=log,
+                                     start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(self.ready_path):
+                with open(self.ready_path) as f:
+                    try:
+                        self.info = json.load(f)
+                        break
+                    except ValueError:
+                        pass  # written atomically, but be safe
+            if self.proc.poll() is not None:
+                raise RuntimeError("emulator exited with %s; log: %s" %
+                                   (self.proc.returncode, self.tail_log()))
+            time.sleep(0.05)
+        else:
+            self.stop()
+            raise RuntimeError("emulator not ready after %ss" % timeout)
+        return self
+
+    def ports(self):
+        def port(url):
+            return int(url.rsplit(":", 1)[1].split("/")[0])
+        return {"port": port(self.info["server_url"]),
+                "media_port": port(self.info["media_url"]),
+                "control_port": port(self.info["control_url"])}
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.proc = None
+
+    def tail_log(self, n=4000):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-n:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- credentials -------------------------------------------------------
+    def write_credentials(self, path, server_url=None):
+        """Write a 0600 KEY=VALUE credentials file for rcfs."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("RINGCENTRAL_SERVER_URL=%s\n" % (server_url or self.info["server_url"]))
+            f.write("RINGCENTRAL_CLIENT_ID=%s\n" % self.info["client_id"])
+            f.write("RINGCENTRAL_CLIENT_SECRET=%s\n" % self.info["client_secret"])
+            f.write("RINGCENTRAL_JWT_TOKEN=%s\n" % self.info["jwt"])
+        os.chmod(path, 0o600)
+        return path
+
+    def secrets(self):
+        """Every secret string a log must never contain."""
+        return [self.info["client_secret"], self.info["jwt"]]
+
+    # -- control API -------------------------------------------------------
+    def _call(self, method, path, body=None, raw=False):
+        url = self.info["control_url"] + path
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            payload = resp.read()
+        if raw:
+            return payload
+        return json.loads(payload) if payload else None
+
+    def counts(self):
+        return self._call("GET", "/control/counts")
+
+    def reset_counts(self):
+        return self._call("POST", "/control/counts/reset", {})
+
+    def route_count(self, route):
+        return self.counts()["routes"].get(route, 0)
+
+    def set_faults(self, **faults):
+        return self._call("POST", "/control/faults", faults)
+
+    def clear_faults(self):
+        return self._call("POST", "/control/faults", {})
+
+    def add_message(self, extension, type_, **fields):
+        body = {"extension": str(extension), "type": type_}
+        body.update(fields)
+        return self._call("POST", "/control/messages", body)
+
+    def change_message(self, msg_id, **fields):
+        return self._call("POST", "/control/messages/%s" % msg_id, fields)
+
+    def truth(self, msg_id):
+        """Server truth of a message, or None if it never existed."""
+        try:
+            return self._call("GET", "/control/messages/%s" % msg_id)
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+
+    def content(self, msg_id, att_id):
+        return self._call("GET", "/control/messages/%s/content/%s" % (msg_id, att_id), raw=True)
+
+    def messages(self, ext):
+        return self._call("GET", "/control/extensions/%s/messages" % ext)
+
+    def expire_tokens(self):
+        return self._call("POST", "/control/tokens/expire", {})
+
+    def invalidate_sync(self):
+        return self._call("POST", "/control/sync/invalidate", {})
+
+    def config(self, **cfg):
+        return self._call("POST", "/control/config", cfg)
+
+    def extensions(self):
+        return self.info["extensions"]
