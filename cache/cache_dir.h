@@ -12,13 +12,20 @@
 #ifndef RCFS_CACHE_DIR_H
 #define RCFS_CACHE_DIR_H
 
+#include <stddef.h>
+
 struct cdir;
 
 /*
  * Open (creating as needed) the cache folder at path and take its lock.
+ * Missing parent folders are created 0700 too (mkdir -p); existing parents
+ * are left alone.  The lock file holds our pid while we hold it, so a
+ * second rcfs can say who is in its way; the lock is an flock on an open
+ * file description, so it is not inherited across exec and dies with us.
  * Returns 0 and *out, or -errno: -EBUSY when another process holds the lock,
  * -EPERM when the folder belongs to another user, other -errno from the
- * file system.  On failure err holds one line for the user.
+ * file system.  On failure err (may be NULL) holds one line for the user,
+ * e.g. "cache folder X is in use by another rcfs (pid N)".
  */
 int cdir_open(const char *path, struct cdir **out, char *err, size_t errlen);
 
@@ -32,7 +39,8 @@ const char *cdir_objects(const struct cdir *d);
  */
 char *cdir_state_path(const struct cdir *d, const char *scope_key);
 
-/* Release the lock and free d.  NULL-safe. */
+/* Release the lock and free d.  NULL-safe.  The lock file stays (emptied):
+ * unlinking it could let two processes lock two different inodes. */
 void cdir_close(struct cdir *d);
 
 #endif
