@@ -8,9 +8,10 @@
  * fields rcfs uses are then read one by one, each with its type checked.
  *
  * meta.json is written here rather than by json-c's pretty printer because
- * json-c 0.16 prints empty containers as "[\n  ]" and its output has changed
- * between releases; the text in the cache must not change when the library
- * does, or rsync would copy every meta.json again after an upgrade.
+ * json-c 0.16 prints empty containers as "[\n  ]", and nothing promises its
+ * layout stays the same from one release to the next; the text in the cache
+ * must not change when the library does, or rsync would copy every
+ * meta.json again after an upgrade.
  *
  * No static mutable state: every function is safe to call from any thread
  * (on distinct json objects; json-c caches number text inside the object).
@@ -341,12 +342,14 @@ static int emit_value(struct emit *x, struct json_object *v, int level)
     if (json_object_object_length(v) == 0)
         return puts_(x, "{}");
     rc = puts_(x, "{\n");
-    bool first = true;
-    json_object_object_foreach(v, key, val)
-    {
-        if (rc == 0 && !first)
+    /* the iterator API rather than json_object_object_foreach, a GNU
+     * statement expression that clang -Wpedantic rejects */
+    struct json_object_iterator it = json_object_iter_begin(v);
+    struct json_object_iterator end = json_object_iter_end(v);
+    for (bool first = true; !json_object_iter_equal(&it, &end); first = false) {
+        const char *key = json_object_iter_peek_name(&it);
+        if (!first)
             rc = puts_(x, ",\n");
-        first = false;
         if (rc == 0)
             rc = indent(x, level + 1);
         if (rc == 0)
@@ -356,9 +359,10 @@ static int emit_value(struct emit *x, struct json_object *v, int level)
         if (rc == 0)
             rc = puts_(x, ": ");
         if (rc == 0)
-            rc = emit_value(x, val, level + 1);
+            rc = emit_value(x, json_object_iter_peek_value(&it), level + 1);
         if (rc)
             return rc;
+        json_object_iter_next(&it);
     }
     rc = puts_(x, "\n");
     if (rc == 0)

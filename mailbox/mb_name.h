@@ -32,15 +32,19 @@
 
 /*
  * The peer part: characters other than ASCII letters, digits, '+', '.', '-'
- * become '-' (one '-' per UTF-8 sequence, not per byte), cut to 64 bytes;
- * a NULL or empty peer (or one that reduces to dots) gives "unknown".
+ * become '-' (one '-' per UTF-8 sequence, not per byte; an invalid byte is a
+ * sequence of its own), cut to 64 bytes; a NULL or empty peer, or one that
+ * reduces to nothing but '.' and '-', gives "unknown"; a leading '.' becomes
+ * '-' (the conversation name starts with the peer).
  */
 void mbname_peer(const char *peer, char out[MBNAME_MAX]);
 
-/* Message folder name "<YYYY-MM-DDTHHMMSSZ>_<peer>_<id>" from a record. */
+/* Message folder name "<YYYY-MM-DDTHHMMSSZ>_<peer>_<id>" from a record.
+ * creation_ms is clamped to 1970..9999 (what isotime_parse can give). */
 void mbname_message(int64_t creation_ms, const char *peer, uint64_t id, char out[MBNAME_MAX]);
 
-/* Conversation folder name "<peer>_<conversation id>". conv_id is decimal. */
+/* Conversation folder name "<peer>_<conversation id>".  conv_id is decimal
+ * (as rec_from_json gives it); anything else is reduced like a peer. */
 void mbname_conversation(const char *peer, const char *conv_id, char out[MBNAME_MAX]);
 
 /* Extension folder: the extension number if it is a safe name of letters,
@@ -52,12 +56,15 @@ void mbname_extension(const char *number, uint64_t id, char out[MBNAME_MAX]);
 const char *mbname_ext_for_type(const char *content_type);
 
 /* The freedesktop MIME type to show for a file name's extension
- * (e.g. "pdf" -> "application/pdf"), "application/octet-stream" if unknown. */
+ * (e.g. "pdf" -> "application/pdf"), "application/octet-stream" if unknown.
+ * Case-insensitive; ".pdf" and a whole name ("fax.pdf") work too, and
+ * "json" gives "application/json" for meta.json.  Never NULL; static. */
 const char *mbname_mime_for_ext(const char *ext);
 
 /* True when s is a safe single name as it stands: 1..255 bytes of valid
- * UTF-8, no '/', no control characters, does not start with '.', and is not
- * MBNAME_META. */
+ * UTF-8, no '/', no control characters (C0, DEL, and also C1 and the bidi
+ * overrides U+202A..U+202E, U+2066..U+2069 that disguise names), does not
+ * start with '.', and is not MBNAME_META.  NULL is not safe. */
 bool mbname_is_safe(const char *s);
 
 /*
@@ -65,6 +72,11 @@ bool mbname_is_safe(const char *s);
  * out: an array of n buffers of MBNAME_MAX bytes, filled in.
  * Names are unique within the message and never equal MBNAME_META.
  * The n-th SourceDocument is source-<n>.<ext> counting from 1.
+ * The first attachment to claim a name keeps it; each later one gets the
+ * smallest -k (k >= 2) giving a name not already taken, inserted
+ * before the extension (appended when there is none), the stem cut on a
+ * UTF-8 boundary if the result would exceed 255 bytes.  No-op when att or
+ * out is NULL or n is 0.
  */
 void mbname_attachments(const struct rec_attachment *att, size_t n, char (*out)[MBNAME_MAX]);
 

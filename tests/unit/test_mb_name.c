@@ -408,8 +408,7 @@ static void test_hostile_file_names(void)
         "a\xff\xfe.png",
         "\xc0\xae\xc0\xae",
         "x\x7f.png",
-        "\xe2\x80\xae"
-        "gnp.exe",
+        "\xe2\x80\xaegnp.exe", /* U+202E then "gnp.exe" */
     };
     char out[2][MBNAME_MAX];
     for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
