@@ -1,0 +1,191 @@
+/* api_exec — pacing, retries and counters around one request (see api_exec.h). */
+#include "api/api_exec.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api/api_err.h"
+#include "api/api_url.h"
+#include "util/isotime.h"
+#include "util/log.h"
+
+#define BACKOFF_BASE_MS 200
+#define BACKOFF_CAP_MS  5000
+
+void exec_init(struct exec *e, struct http *h, struct pace *p, bool verbose)
+{
+    e->http = h;
+    e->pace = p;
+    e->verbose = verbose;
+    atomic_init(&e->requests, 0);
+    atomic_init(&e->retries, 0);
+    atomic_init(&e->rate_limited, 0);
+    atomic_init(&e->rng, (uint64_t)isotime_now_ms() ^ (uint64_t)(uintptr_t)e);
+}
+
+void exec_res_init(struct exec_res *r)
+{
+    http_resp_init(&r->http);
+    r->json = NULL;
+    r->attempts = 0;
+}
+
+void exec_res_free(struct exec_res *r)
+{
+    http_resp_free(&r->http);
+    json_object_put(r->json);
+    r->json = NULL;
+}
+
+/* A random number in [0, n] (splitmix64 over an atomic counter). */
+static int64_t jitter(struct exec *e, int64_t n)
+{
+    uint64_t z = atomic_fetch_add(&e->rng, 0x9e3779b97f4a7c15ULL) + 0x9e3779b97f4a7c15ULL;
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return n > 0 ? (int64_t)(z % (uint64_t)(n + 1)) : 0;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+        ;
+}
+
+/* libcurl failures that another attempt cannot cure. */
+static bool cc_permanent(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_WRITE_ERROR:
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_ABORTED_BY_CALLBACK:
+    case CURLE_OPERATION_TIMEDOUT: /* each attempt may use all the time left */
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool exec_outcome_unknown(const struct exec_res *res)
+{
+    const struct http_resp *h = &res->http;
+
+    if (h->cc != CURLE_OK)
+        return h->sent;
+    return h->status >= 500 || h->status == 0;
+}
+
+static void log_attempt(const struct exec *e, const struct exec_req *rq, const struct exec_res *r)
+{
+    char *u;
+
+    if (!e->verbose || !log_debug_enabled())
+        return;
+    u = url_for_log(rq->http.url);
+    if (r->http.cc != CURLE_OK)
+        log_debug("%s %s -> %s (%lld ms)", rq->http.method, u, r->http.cc_msg,
+                  (long long)r->http.elapsed_ms);
+    else
+        log_debug("%s %s -> %ld%s%s (%lld ms, %lld bytes)", rq->http.method, u, r->http.status,
+                  r->http.error_code[0] ? " " : "", r->http.error_code,
+                  (long long)r->http.elapsed_ms, (long long)r->http.received);
+    free(u);
+}
+
+static bool is_rate_limited(const struct http_resp *h)
+{
+    return h->cc == CURLE_OK &&
+           (h->status == 429 || (h->type_mismatch && strcmp(h->error_code, "CMN-301") == 0));
+}
+
+int exec_run(struct exec *e, int64_t deadline_ms, enum api_prio prio, const struct exec_req *rq,
+             struct exec_res *res)
+{
+    int rc = -EIO;
+
+    for (int attempt = 0;; attempt++) {
+        struct http_resp *h = &res->http;
+        struct pace_report rep;
+        bool retryable;
+        int64_t wait;
+
+        if (pace_acquire(e->pace, rq->group, prio, deadline_ms) != 0) {
+            log_debug("%s: no rate-limit slot before the deadline", rq->http.method);
+            return attempt ? rc : -EIO;
+        }
+        if (attempt)
+            atomic_fetch_add(&e->retries, 1);
+        json_object_put(res->json);
+        res->json = NULL;
+        rc = http_perform(e->http, &rq->http, deadline_ms, h);
+        res->attempts++;
+        rep = (struct pace_report){
+            .sent = h->sent,
+            .answered = h->status > 0,
+            .rate_limited = is_rate_limited(h),
+            .retry_after_s = h->retry_after_s,
+            .group = h->rl_group[0] ? h->rl_group : NULL,
+            .limit = h->rl_limit,
+            .remaining = h->rl_remaining,
+            .window_s = h->rl_window_s,
+        };
+        pace_release(e->pace, rq->group, &rep);
+        if (h->sent)
+            atomic_fetch_add(&e->requests, 1);
+        log_attempt(e, rq, res);
+
+        if (rep.rate_limited) {
+            atomic_fetch_add(&e->rate_limited, 1);
+            log_debug("%s: rate limited (retry after %lld s)", rq->http.method,
+                      (long long)h->retry_after_s);
+            rc = -EIO;
+            continue; /* the pacer holds the next attempt until the penalty ends */
+        }
+        if (rc != 0) {
+            /* no complete answer: a transport failure, a sink error or a body over its cap */
+            retryable =
+                !h->sink_rc && !h->too_big && !cc_permanent(h->cc) && (rq->idempotent || !h->sent);
+        } else if (h->type_mismatch) {
+            log_debug("%s: answer is %s, not the content asked for", rq->http.method,
+                      h->content_type[0] ? h->content_type : "untyped");
+            return -EIO;
+        } else if (h->status >= 200 && h->status <= 299) {
+            if (!rq->want_json || strncasecmp(h->content_type, "multipart/", 10) == 0)
+                return 0; /* multipart bodies are checked by api_multipart */
+            res->json = http_parse_json(h->body.data, h->body.len);
+            if (res->json)
+                return 0;
+            log_debug("%s: malformed JSON answer (%zu bytes)", rq->http.method, h->body.len);
+            rc = -EIO;
+            retryable = rq->idempotent;
+        } else {
+            rc = errmap_errno(CURLE_OK, h->status, h->error_code, rq->errmap_flags);
+            retryable = h->status >= 500 && rq->idempotent;
+        }
+        if (!retryable)
+            return rc;
+        wait = attempt >= 10 ? BACKOFF_CAP_MS : (int64_t)BACKOFF_BASE_MS << attempt;
+        wait = jitter(e, wait > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : wait);
+        if (isotime_mono_ms() + wait >= deadline_ms)
+            return rc;
+        log_debug("%s: attempt %d failed (%s), retrying in %lld ms", rq->http.method, attempt + 1,
+                  h->cc != CURLE_OK ? h->cc_msg : "bad answer", (long long)wait);
+        sleep_ms(wait);
+    }
+}

@@ -1,0 +1,498 @@
+/* api_http — one HTTP exchange over libcurl (see api_http.h). */
+#include "api/api_http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api_err.h"
+#include "api/api_url.h"
+#include "config.h"
+#include "util/isotime.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define HTTP_POOL_MAX  16
+#define JSON_MAX_DEPTH 64
+
+struct http {
+    CURLSH *share;                                    /* connections, DNS, TLS sessions */
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST]; /* one per shared kind */
+    pthread_mutex_t pool_lock;                        /* guards pool and npool */
+    CURL *pool[HTTP_POOL_MAX];                        /* idle easy handles */
+    int npool;                                        /* how many */
+};
+
+/* State of one transfer, seen by the callbacks. */
+struct xfer {
+    const struct http_req *rq;
+    struct http_resp *rs;
+    CURL *e;
+    int mode; /* 0 undecided, 1 to the sink, 2 buffered */
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_err("libcurl failed to initialise");
+        abort();
+    }
+}
+
+static void share_lock(CURL *e, curl_lock_data d, curl_lock_access a, void *ctx)
+{
+    struct http *h = ctx;
+    (void)e;
+    (void)a;
+    if ((unsigned)d < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&h->share_locks[d]);
+}
+
+static void share_unlock(CURL *e, curl_lock_data d, void *ctx)
+{
+    struct http *h = ctx;
+    (void)e;
+    if ((unsigned)d < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&h->share_locks[d]);
+}
+
+struct http *http_new(void)
+{
+    struct http *h;
+
+    pthread_once(&global_once, global_init);
+    h = mem_calloc(1, sizeof(*h));
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&h->share_locks[i], NULL);
+    pthread_mutex_init(&h->pool_lock, NULL);
+    h->share = curl_share_init();
+    if (!h->share)
+        abort(); /* only fails when out of memory: the OOM policy */
+    curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    return h;
+}
+
+void http_free(struct http *h)
+{
+    if (!h)
+        return;
+    for (int i = 0; i < h->npool; i++)
+        curl_easy_cleanup(h->pool[i]);
+    curl_share_cleanup(h->share);
+    pthread_mutex_destroy(&h->pool_lock);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&h->share_locks[i]);
+    free(h);
+}
+
+static CURL *easy_take(struct http *h)
+{
+    CURL *e = NULL;
+
+    pthread_mutex_lock(&h->pool_lock);
+    if (h->npool > 0)
+        e = h->pool[--h->npool];
+    pthread_mutex_unlock(&h->pool_lock);
+    if (!e)
+        e = curl_easy_init();
+    if (!e)
+        abort(); /* only fails when out of memory: the OOM policy */
+    return e;
+}
+
+static void easy_give(struct http *h, CURL *e)
+{
+    curl_easy_reset(e);
+    pthread_mutex_lock(&h->pool_lock);
+    if (h->npool < HTTP_POOL_MAX) {
+        h->pool[h->npool++] = e;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&h->pool_lock);
+    if (e)
+        curl_easy_cleanup(e);
+}
+
+void http_resp_init(struct http_resp *rs)
+{
+    memset(rs, 0, sizeof(*rs));
+    rs->content_length = rs->range_start = rs->range_end = rs->range_total = -1;
+    rs->retry_after_s = -1;
+    rs->rl_limit = rs->rl_remaining = rs->rl_window_s = -1;
+    buf_init(&rs->body, 0);
+}
+
+void http_resp_free(struct http_resp *rs)
+{
+    buf_free(&rs->body);
+}
+
+/* The media type of t ("type/subtype", no parameters) as a length. */
+static size_t media_len(const char **t)
+{
+    const char *s = *t, *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s;
+    while (*e && *e != ';' && *e != ' ' && *e != '\t')
+        e++;
+    *t = s;
+    return (size_t)(e - s);
+}
+
+bool http_media_type_eq(const char *a, const char *b)
+{
+    size_t la, lb;
+
+    if (!a || !b)
+        return false;
+    la = media_len(&a);
+    lb = media_len(&b);
+    return la > 0 && la == lb && strncasecmp(a, b, la) == 0;
+}
+
+bool http_media_type_is_json(const char *t)
+{
+    size_t n;
+
+    if (!t)
+        return false;
+    n = media_len(&t);
+    return (n == 16 && strncasecmp(t, "application/json", 16) == 0) ||
+           (n > 5 && strncasecmp(t + n - 5, "+json", 5) == 0);
+}
+
+static bool content_acceptable(const struct http_req *rq, long status, const char *ct)
+{
+    if (!(status == 200 || (rq->range && status == 206)))
+        return false;
+    if (rq->expect_type && *rq->expect_type)
+        return http_media_type_eq(ct, rq->expect_type);
+    return ct && !http_media_type_is_json(ct);
+}
+
+/* Decide, once the headers are in, where the body goes. */
+static void decide(struct xfer *x)
+{
+    long status = 0;
+    char *ct = NULL;
+
+    if (x->mode)
+        return;
+    curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(x->e, CURLINFO_CONTENT_TYPE, &ct);
+    if (x->rq->sink && content_acceptable(x->rq, status, ct)) {
+        x->mode = 1;
+        x->rs->streamed = true;
+        return;
+    }
+    x->mode = 2;
+    if (x->rq->sink) {
+        x->rs->body.max = HTTP_ERR_BODY_MAX;
+        x->rs->type_mismatch = status >= 200 && status <= 299;
+    } else {
+        x->rs->body.max = x->rq->max_body ? x->rq->max_body : HTTP_ERR_BODY_MAX;
+    }
+}
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
+{
+    struct xfer *x = ctx;
+    size_t n = size * nmemb;
+
+    decide(x);
+    if (x->mode == 1) {
+        int rc = x->rq->sink(x->rq->sink_ctx, p, n);
+        if (rc != 0) {
+            x->rs->sink_rc = rc < 0 ? rc : -EIO;
+            return 0;
+        }
+    } else if (buf_append(&x->rs->body, p, n) != 0) {
+        x->rs->too_big = true;
+        return 0;
+    }
+    x->rs->received += (int64_t)n;
+    return n;
+}
+
+/* Value of a response header of the last request, or NULL. */
+static const char *header(CURL *e, const char *name)
+{
+    struct curl_header *hd = NULL;
+
+    if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd)
+        return NULL;
+    return hd->value;
+}
+
+static long header_long(CURL *e, const char *name)
+{
+    const char *v = header(e, name);
+    char *end;
+    long n;
+
+    if (!v)
+        return -1;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || end == v || n < 0)
+        return -1;
+    return n;
+}
+
+static void parse_content_range(struct http_resp *rs, const char *v)
+{
+    long long a, b;
+    int used = 0;
+
+    if (!v || strncasecmp(v, "bytes ", 6) != 0)
+        return;
+    v += 6;
+    if (sscanf(v, "%lld-%lld/%n", &a, &b, &used) == 2 && used > 0 && a >= 0 && b >= a) {
+        rs->range_start = a;
+        rs->range_end = b;
+        v += used;
+    } else if (*v == '*' && v[1] == '/') {
+        v += 2;
+    } else {
+        return;
+    }
+    if (isdigit((unsigned char)*v)) {
+        char *end;
+        long long t = strtoll(v, &end, 10);
+        if (*end == '\0' && t >= 0)
+            rs->range_total = t;
+    }
+}
+
+static void parse_retry_after(struct http_resp *rs, const char *v)
+{
+    char *end;
+    long long n;
+    time_t t;
+
+    if (!v)
+        return;
+    n = strtoll(v, &end, 10);
+    if (end != v && *end == '\0' && n >= 0) {
+        rs->retry_after_s = n;
+        return;
+    }
+    t = curl_getdate(v, NULL);
+    if (t >= 0) {
+        time_t now = time(NULL);
+        rs->retry_after_s = t > now ? (int64_t)(t - now) : 0;
+    }
+}
+
+struct json_object *http_parse_json(const char *p, size_t len)
+{
+    struct json_tokener *tok;
+    struct json_object *o;
+    size_t end;
+
+    if (!p || len == 0 || len > INT32_MAX)
+        return NULL;
+    tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+    if (!tok)
+        abort(); /* only fails when out of memory: the OOM policy */
+    o = json_tokener_parse_ex(tok, p, (int)len);
+    if (json_tokener_get_error(tok) != json_tokener_success) {
+        json_object_put(o);
+        o = NULL;
+    } else {
+        for (end = json_tokener_get_parse_end(tok); o && end < len; end++)
+            if (p[end] != ' ' && p[end] != '\n' && p[end] != '\r' && p[end] != '\t') {
+                json_object_put(o);
+                o = NULL;
+            }
+    }
+    json_tokener_free(tok);
+    return o;
+}
+
+/* errorCode of a JSON error body, kept only if it looks like one ("CMN-301"). */
+static void parse_error_code(struct http_resp *rs)
+{
+    struct json_object *o, *code;
+    const char *s;
+
+    if (rs->body.len == 0 || !http_media_type_is_json(rs->content_type))
+        return;
+    o = http_parse_json(rs->body.data, rs->body.len);
+    if (o && json_object_object_get_ex(o, "errorCode", &code) &&
+        json_object_is_type(code, json_type_string)) {
+        s = json_object_get_string(code);
+        size_t n = strlen(s);
+        bool ok = n > 0 && n < sizeof(rs->error_code);
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.';
+        if (ok)
+            memcpy(rs->error_code, s, n + 1);
+    }
+    json_object_put(o);
+}
+
+static void collect(CURL *e, struct http_resp *rs)
+{
+    char *ct = NULL;
+    const char *v;
+    curl_off_t cl = -1;
+
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &rs->status);
+    curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct)
+        snprintf(rs->content_type, sizeof(rs->content_type), "%s", ct);
+    if (curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl >= 0)
+        rs->content_length = cl;
+    if (rs->status == 0)
+        return;
+    parse_content_range(rs, header(e, "Content-Range"));
+    parse_retry_after(rs, header(e, "Retry-After"));
+    v = header(e, "X-Rate-Limit-Group");
+    if (v)
+        snprintf(rs->rl_group, sizeof(rs->rl_group), "%s", v);
+    rs->rl_limit = header_long(e, "X-Rate-Limit-Limit");
+    rs->rl_remaining = header_long(e, "X-Rate-Limit-Remaining");
+    rs->rl_window_s = header_long(e, "X-Rate-Limit-Window");
+}
+
+/* Free a header list whose strings may hold a secret, wiping them first. */
+static void slist_wipe_free(struct curl_slist *l)
+{
+    for (struct curl_slist *i = l; i; i = i->next)
+        explicit_bzero(i->data, strlen(i->data));
+    curl_slist_free_all(l);
+}
+
+static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
+{
+    char *line = mem_printf("%s: %s", name, value);
+    struct curl_slist *n = curl_slist_append(l, line);
+
+    explicit_bzero(line, strlen(line));
+    free(line);
+    if (!n)
+        abort(); /* only fails when out of memory: the OOM policy */
+    return n;
+}
+
+static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfer *x,
+                  struct curl_slist *hdrs, int64_t left_ms, char *errbuf)
+{
+    char *host = url_host(rq->url);
+
+    curl_easy_setopt(e, CURLOPT_SHARE, h->share);
+    curl_easy_setopt(e, CURLOPT_URL, rq->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "rcfs/" RCFS_VERSION);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    if (rq->fresh_connect)
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    if (rq->compress)
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    if (host && url_host_is_loopback(host))
+        curl_easy_setopt(e, CURLOPT_PROXY, ""); /* never send loopback traffic to a proxy */
+    free(host);
+    if (strcmp(rq->method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (rq->body) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+        }
+        if (strcmp(rq->method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
+        else if (!rq->body)
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    }
+}
+
+int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
+                 struct http_resp *rs)
+{
+    struct curl_slist *hdrs = NULL;
+    struct xfer x = {.rq = rq, .rs = rs};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    int64_t start = isotime_mono_ms(), left = deadline_ms - start;
+    curl_off_t pre = 0;
+    CURL *e;
+    int rc;
+
+    http_resp_free(rs);
+    http_resp_init(rs);
+    if (left <= 0) {
+        rs->cc = CURLE_OPERATION_TIMEDOUT;
+        return -EIO;
+    }
+    if (rq->sink) {
+        rc = rq->sink(rq->sink_ctx, NULL, 0);
+        if (rc != 0) {
+            rs->sink_rc = rc < 0 ? rc : -EIO;
+            rs->cc = CURLE_WRITE_ERROR;
+            return rs->sink_rc;
+        }
+    }
+    e = easy_take(h);
+    x.e = e;
+    rs->body.max = rq->max_body ? rq->max_body : HTTP_ERR_BODY_MAX;
+    hdrs = add_header(hdrs, "Accept", rq->accept ? rq->accept : "application/json");
+    if (rq->authorization)
+        hdrs = add_header(hdrs, "Authorization", rq->authorization);
+    if (rq->body && rq->content_type)
+        hdrs = add_header(hdrs, "Content-Type", rq->content_type);
+    if (rq->range)
+        hdrs = add_header(hdrs, "Range", rq->range);
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (!hdrs)
+        abort();
+    setup(h, e, rq, &x, hdrs, left, errbuf);
+
+    rs->cc = curl_easy_perform(e);
+
+    decide(&x); /* a body-less answer still needs its verdict */
+    if (rs->cc != CURLE_OK)
+        snprintf(rs->cc_msg, sizeof(rs->cc_msg), "%s",
+                 errbuf[0] ? errbuf : curl_easy_strerror(rs->cc));
+    collect(e, rs);
+    curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    rs->sent = rs->cc == CURLE_OK || (errmap_errno(rs->cc, 0, NULL, 0) != -EHOSTUNREACH && pre > 0);
+    if (rs->body.len && (rs->status >= 300 || rs->type_mismatch))
+        parse_error_code(rs);
+    rs->elapsed_ms = isotime_mono_ms() - start;
+    slist_wipe_free(hdrs);
+    easy_give(h, e);
+
+    if (rs->sink_rc)
+        rc = rs->sink_rc;
+    else if (rs->too_big)
+        rc = -EIO;
+    else
+        rc = errmap_errno(rs->cc, 200, NULL, 0);
+    return rc;
+}

@@ -1,0 +1,110 @@
+/*
+ * api_http — one HTTP exchange over libcurl.
+ *
+ * Owns libcurl: the process-wide curl_global_init (once, thread-safe), a
+ * share handle (connection cache, DNS cache, TLS sessions) and a pool of
+ * easy handles, so connections are kept alive (HTTP/1.1) and reused by any
+ * thread.  Every exchange: only http and https, never a redirect, TLS peer
+ * and host always verified, timeout = time left until the deadline, a capped
+ * response body, and the answer's facts captured (status, Content-Type,
+ * Content-Length, Content-Range, Retry-After, X-Rate-Limit-*, and the
+ * errorCode of a JSON error body).  One attempt only: pacing, retries and
+ * authentication are api_exec's and api_auth's.  Thread-safe.
+ */
+#ifndef RCFS_API_HTTP_H
+#define RCFS_API_HTTP_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "util/buf.h"
+
+struct json_object;
+
+/* Cap of an error body buffered instead of streamed content. */
+#define HTTP_ERR_BODY_MAX (64 * 1024)
+
+struct http;
+
+struct http_req {
+    const char *method;        /* "GET", "PUT", "PATCH", "DELETE", "POST" */
+    const char *url;           /* absolute URL, already checked with url_is_allowed */
+    const char *authorization; /* Authorization header value (a secret), or NULL */
+    const char *accept;        /* Accept header, NULL = application/json */
+    const char *content_type;  /* type of body, NULL when no body */
+    const char *body;          /* request body (may be a secret: never logged), or NULL */
+    size_t body_len;           /* its length */
+    const char *range;         /* Range header value ("bytes=0-99"), or NULL */
+    bool fresh_connect;        /* use a new connection: libcurl then never resends the
+                                  request by itself after a dead reused connection */
+    bool compress;             /* offer gzip/deflate (never for content) */
+    size_t max_body;           /* cap of a buffered body (bytes) */
+    /* Content streaming: when sink is set, sink(ctx, NULL, 0) ("start
+     * again") is called before the exchange; then an answer with status 200
+     * (or 206 when range is set) whose media type matches expect_type goes
+     * to sink; any other answer is buffered (at most HTTP_ERR_BODY_MAX). */
+    api_sink_fn sink;        /* receives content, or NULL to buffer everything */
+    void *sink_ctx;          /* its argument */
+    const char *expect_type; /* expected media type; NULL/"" = anything but JSON */
+};
+
+struct http_resp {
+    CURLcode cc;            /* CURLE_OK when a complete answer came */
+    char cc_msg[160];       /* libcurl's words for cc (no secrets), "" when OK */
+    bool sent;              /* false only when the request surely never left */
+    long status;            /* HTTP status, 0 when none */
+    char content_type[128]; /* Content-Type as sent, "" when none */
+    int64_t content_length; /* Content-Length, -1 when none */
+    int64_t range_start;    /* Content-Range first byte, -1 when none */
+    int64_t range_end;      /* Content-Range last byte, -1 when none */
+    int64_t range_total;    /* Content-Range total, -1 when none or "*" */
+    int64_t retry_after_s;  /* Retry-After in seconds, -1 when none */
+    char rl_group[24];      /* X-Rate-Limit-Group, "" when none */
+    long rl_limit;          /* X-Rate-Limit-Limit, -1 when none */
+    long rl_remaining;      /* X-Rate-Limit-Remaining, -1 when none */
+    long rl_window_s;       /* X-Rate-Limit-Window (seconds), -1 when none */
+    char error_code[32];    /* errorCode of a JSON error body, "" when none */
+    bool streamed;          /* the body went to the sink */
+    bool type_mismatch;     /* a sink was given but the answer was not the content asked for */
+    bool too_big;           /* a buffered body exceeded its cap */
+    int sink_rc;            /* the sink's -errno when it stopped the transfer, else 0 */
+    int64_t received;       /* body bytes received (streamed or buffered) */
+    struct buf body;        /* the buffered body (NUL-terminated) */
+    int64_t elapsed_ms;     /* time the exchange took */
+};
+
+/* Create the transport (initialises libcurl once per process). */
+struct http *http_new(void);
+
+/* Close every connection and free.  NULL-safe. */
+void http_free(struct http *h);
+
+/* Empty response, ready for http_perform. */
+void http_resp_init(struct http_resp *rs);
+
+/* Free the body; the response is empty again. */
+void http_resp_free(struct http_resp *rs);
+
+/*
+ * One exchange, bounded by deadline_ms (monotonic).  rs is reset first.
+ * Returns 0 when a complete answer arrived (whatever its status), else the
+ * errno of the libcurl failure (errmap_errno), or the sink's -errno, or -EIO
+ * for a body over its cap; rs says what is known.
+ */
+int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
+                 struct http_resp *rs);
+
+/* Media types equal: case-insensitive, parameters and spaces ignored. */
+bool http_media_type_eq(const char *a, const char *b);
+
+/* Parse a whole buffer as one JSON value (depth-limited, nothing but white
+ * space after it); NULL when it is not one.  The caller puts the result. */
+struct json_object *http_parse_json(const char *p, size_t len);
+
+/* True for application/json and any "+json" media type. */
+bool http_media_type_is_json(const char *t);
+
+#endif
