@@ -239,6 +239,25 @@ static void obj_rehash(struct cobj_store *s, uint32_t nbuckets)
     }
 }
 
+/* Size the slab and the buckets for n entries in one go (the store opening
+ * knows how many it will index): no growth slack, no repeated rehashing. */
+static void obj_reserve(struct cobj_store *s, size_t n)
+{
+    if (n >= NIL / 2) {
+        log_err("cache index full");
+        abort();
+    }
+    if (n > s->ncap) {
+        s->ncap = (uint32_t)n;
+        s->ents = mem_reallocarray(s->ents, s->ncap, sizeof *s->ents);
+    }
+    uint32_t nb = s->nbuckets;
+    while (nb < n)
+        nb *= 2;
+    if (nb != s->nbuckets)
+        obj_rehash(s, nb);
+}
+
 /* Add an entry for k (not present) at the most-recently-used end. */
 static uint32_t obj_insert(struct cobj_store *s, const struct cobj_key *k, uint64_t size,
                            uint32_t touched)
@@ -419,6 +438,7 @@ static int obj_scan(struct cobj_store *s)
     if (rc == 0) {
         /* Inserting oldest first leaves the least recently used at the head. */
         qsort(found, n, sizeof *found, obj_found_cmp);
+        obj_reserve(s, n);
         for (size_t i = 0; i < n; i++) {
             int64_t sec = found[i].mtime_ns / 1000000000;
             uint32_t touched = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
