@@ -30,7 +30,8 @@ struct rlog_ref {
  * Open generation gen of the log in folder dir ("records-<gen>.log"),
  * creating it when create is non-zero.  valid_len: bytes known good (from the
  * snapshot that refers to this log); anything beyond is a torn append and is
- * cut off.  Pass UINT64_MAX to keep the file as it is.
+ * cut off.  Pass UINT64_MAX to keep the file as it is.  A file shorter than
+ * valid_len still opens (with a warning): entries past its end read as -EIO.
  * Returns 0 and *out, or -errno (-ENOENT when absent and !create).
  */
 int rlog_open(const char *dir, uint64_t gen, int create, uint64_t valid_len, struct rlog **out);
@@ -44,8 +45,10 @@ uint64_t rlog_gen(const struct rlog *l);
 /* Bytes in the log (the end offset). */
 uint64_t rlog_size(struct rlog *l);
 
-/* Append one entry.  Returns 0 and *ref, or -errno (-ENOSPC, ...); on error
- * the log is truncated back to where it was. */
+/* Append one entry (32-byte header + payload; header and payload in one
+ * write at the tracked end).  Returns 0 and *ref, or -errno (-ENOSPC for a
+ * full disk or quota, ...); on error the log is truncated back to where it
+ * was and rlog_size does not move. */
 int rlog_append(struct rlog *l, uint64_t msg_id, const void *payload, uint32_t len,
                 struct rlog_ref *ref);
 
@@ -65,6 +68,13 @@ int rlog_read(struct rlog *l, uint64_t msg_id, struct rlog_ref ref, void *buf);
  * caller switches over, persists a snapshot naming the new generation, and
  * then calls rlog_unlink_gen for the old one).
  * n entries: ids[i] and refs[i] in l; new_refs[i] receives the new location.
+ * Every entry is verified while copied; one that is damaged is not carried
+ * over and gets new_refs[i] = {0, 0} (0 is never a payload offset), so the
+ * caller forgets it and fetches the record again.  The new file is written
+ * as "records-<gen+1>.log.tmp", fsynced, and renamed into place (folder
+ * fsynced too), replacing any leftover of that generation.  Entries
+ * appended to l while this runs are not in the new generation: the caller
+ * holds its appends (or appends them again) until it has switched.
  * Returns 0 or -errno (the new file is removed on error).
  */
 int rlog_compact(struct rlog *l, size_t n, const uint64_t *ids, const struct rlog_ref *refs,
