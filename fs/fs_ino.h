@@ -1,0 +1,58 @@
+/*
+ * fs_ino — what an inode number names.
+ *
+ * rcfs computes inode numbers instead of allocating them, so a number is
+ * meaningful without a table and stays the same for the life of the mount:
+ *   bits 60..63  kind
+ *   EXT          extension index
+ *   FOLDER       extension << 4 | folder (type folders, Deleted, conversations)
+ *   CONV         conversation number
+ *   MSG          slot << 9 | view << 8 | sub   (sub 0: the folder, 1: meta.json,
+ *                2 + k: attachment k)
+ *   LINK         slot (the symlink in a conversation folder)
+ * The root is FUSE_ROOT_ID (1).  A message seen from its type folder and from
+ * Deleted/ has two different numbers (view), so an `rm -r` that removes it
+ * from one place never leaves a dead directory inode behind in the other.
+ * Attachment content never changes for a given number (attachments are
+ * immutable on the server; a record whose attachments change bumps the
+ * generation), so the kernel may keep it in its page cache.
+ */
+#ifndef RCFS_FS_INO_H
+#define RCFS_FS_INO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum fs_kind {
+    FS_BAD = 0,
+    FS_ROOT,
+    FS_EXT,
+    FS_FOLDER,
+    FS_CONV,
+    FS_MSG,
+    FS_LINK,
+};
+
+/* Message sub-nodes. */
+#define FS_SUB_DIR  0
+#define FS_SUB_META 1
+#define FS_SUB_ATT0 2 /* attachment k is FS_SUB_ATT0 + k */
+
+struct fs_node {
+    enum fs_kind kind;
+    uint32_t ext;    /* FS_EXT, FS_FOLDER */
+    int folder;      /* FS_FOLDER: enum rec_type or MB_FOLDER_* */
+    uint32_t conv;   /* FS_CONV */
+    uint32_t slot;   /* FS_MSG, FS_LINK */
+    int view;        /* FS_MSG: enum mb_view */
+    int sub;         /* FS_MSG: FS_SUB_* */
+};
+
+/* The inode number of a node.  Fields not used by its kind are ignored. */
+uint64_t fs_ino_make(const struct fs_node *n);
+
+/* Decode an inode number.  Returns false (and kind FS_BAD) for a number
+ * rcfs never hands out. */
+bool fs_ino_parse(uint64_t ino, struct fs_node *n);
+
+#endif

@@ -1,0 +1,137 @@
+/* fs_notify — kernel cache invalidation (see fs_notify.h). */
+#include "fs/fs_notify.h"
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+
+struct item {
+    uint64_t parent;
+    struct item *next;
+    char name[]; /* NUL-terminated */
+};
+
+struct fs_notify {
+    struct fuse_session *se;
+    pthread_t thread;
+    bool started, stop;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;      /* work arrived or stop */
+    pthread_cond_t idle;      /* queue drained */
+    struct item *head, *tail;
+    bool busy;                /* the thread is sending one */
+};
+
+struct fs_notify *fs_notify_new(void)
+{
+    struct fs_notify *n = mem_calloc(1, sizeof *n);
+    pthread_mutex_init(&n->lock, NULL);
+    pthread_cond_init(&n->cond, NULL);
+    pthread_cond_init(&n->idle, NULL);
+    return n;
+}
+
+static void *notify_main(void *arg)
+{
+    struct fs_notify *n = arg;
+    pthread_mutex_lock(&n->lock);
+    for (;;) {
+        while (!n->head && !n->stop)
+            pthread_cond_wait(&n->cond, &n->lock);
+        if (n->stop)
+            break;
+        struct item *it = n->head;
+        n->head = it->next;
+        if (!n->head)
+            n->tail = NULL;
+        n->busy = true;
+        pthread_mutex_unlock(&n->lock);
+        int rc = fuse_lowlevel_notify_inval_entry(n->se, it->parent, it->name, strlen(it->name));
+        if (rc < 0 && rc != -ENOENT)
+            log_debug("inval_entry %s: %s", it->name, strerror(-rc));
+        free(it);
+        pthread_mutex_lock(&n->lock);
+        n->busy = false;
+        if (!n->head)
+            pthread_cond_broadcast(&n->idle);
+    }
+    pthread_mutex_unlock(&n->lock);
+    return NULL;
+}
+
+int fs_notify_start(struct fs_notify *n, struct fuse_session *se)
+{
+    n->se = se;
+    int rc = pthread_create(&n->thread, NULL, notify_main, n);
+    if (rc)
+        return -rc;
+    n->started = true;
+    return 0;
+}
+
+void fs_notify_inode(struct fs_notify *n, uint64_t ino)
+{
+    if (!n || !n->started)
+        return;
+    int rc = fuse_lowlevel_notify_inval_inode(n->se, ino, 0, 0);
+    if (rc < 0 && rc != -ENOENT)
+        log_debug("inval_inode %llx: %s", (unsigned long long)ino, strerror(-rc));
+}
+
+void fs_notify_entry(struct fs_notify *n, uint64_t parent, const char *name)
+{
+    if (!n || !n->started || !name)
+        return;
+    size_t l = strlen(name) + 1;
+    struct item *it = mem_alloc(sizeof *it + l);
+    it->parent = parent;
+    it->next = NULL;
+    memcpy(it->name, name, l);
+    pthread_mutex_lock(&n->lock);
+    if (n->tail)
+        n->tail->next = it;
+    else
+        n->head = it;
+    n->tail = it;
+    pthread_cond_signal(&n->cond);
+    pthread_mutex_unlock(&n->lock);
+}
+
+void fs_notify_flush(struct fs_notify *n)
+{
+    if (!n || !n->started)
+        return;
+    pthread_mutex_lock(&n->lock);
+    while ((n->head || n->busy) && !n->stop)
+        pthread_cond_wait(&n->idle, &n->lock);
+    pthread_mutex_unlock(&n->lock);
+}
+
+void fs_notify_free(struct fs_notify *n)
+{
+    if (!n)
+        return;
+    if (n->started) {
+        pthread_mutex_lock(&n->lock);
+        n->stop = true;
+        pthread_cond_broadcast(&n->cond);
+        pthread_cond_broadcast(&n->idle);
+        pthread_mutex_unlock(&n->lock);
+        pthread_join(n->thread, NULL);
+    }
+    while (n->head) {
+        struct item *it = n->head;
+        n->head = it->next;
+        free(it);
+    }
+    pthread_mutex_destroy(&n->lock);
+    pthread_cond_destroy(&n->cond);
+    pthread_cond_destroy(&n->idle);
+    free(n);
+}

@@ -1,0 +1,178 @@
+/*
+ * fs_write — the handlers that change the mailbox: unlink, rmdir, rename,
+ * setattr.  (readStatus is in fs_xattr.c.)
+ *
+ *   unlink of any file in a message folder, rmdir of a message folder
+ *       -> delete the message (to the server's trash; purge when in Deleted/)
+ *   unlink of an entry in conversations/X/ -> delete that message
+ *   rmdir of an emptied conversations/X    -> succeeds
+ *   rename Deleted/MSG -> <its type folder>/MSG -> restore
+ *   rename <type>/MSG  -> Deleted/MSG           -> delete (to the trash)
+ *   setattr (touch) of the root              -> sync with the server now
+ * Anything else that would change the tree is refused.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs/fs_internal.h"
+#include "util/isotime.h"
+#include "util/log.h"
+
+static struct fs *fs_of(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+/* A person is waiting for every change: it goes first. */
+static struct api_call user_call(struct fs *fs, fuse_req_t req)
+{
+    struct api_call c = fs_call(fs, req);
+    c.prio = API_PRIO_USER;
+    return c;
+}
+
+void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct fs *fs = fs_of(req);
+    struct fs_node p;
+    struct mb_msg_info info;
+    int rc;
+    if (!fs_ino_parse(parent, &p)) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    struct api_call c = user_call(fs, req);
+    if (p.kind == FS_MSG && p.sub == FS_SUB_DIR) {
+        rc = mb_msg_info(fs->mb, p.slot, &info);
+        if (rc < 0) {
+            fs_reply_err(req, rc);
+            return;
+        }
+        bool found = strcmp(name, MBNAME_META) == 0;
+        for (uint32_t k = 0; !found && k < info.n_att; k++)
+            found = strcmp(info.att[k].name, name) == 0;
+        if (!found) {
+            fuse_reply_err(req, ENOENT);
+            return;
+        }
+        rc = mb_remove(fs->mb, &c, p.slot, fs_view_folder(&info, p.view));
+        fs_reply_err(req, rc);
+        return;
+    }
+    if (p.kind == FS_CONV) {
+        uint32_t slot;
+        rc = mb_conv_member(fs->mb, p.conv, name, &slot);
+        if (rc == 0)
+            rc = mb_remove(fs->mb, &c, slot, MB_FOLDER_CONVERSATIONS);
+        fs_reply_err(req, rc);
+        return;
+    }
+    fuse_reply_err(req, EACCES);
+}
+
+void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct fs *fs = fs_of(req);
+    struct fs_node p;
+    int rc;
+    if (!fs_ino_parse(parent, &p)) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (p.kind != FS_FOLDER) {
+        fuse_reply_err(req, p.kind == FS_MSG ? ENOTDIR : EACCES);
+        return;
+    }
+    struct api_call c = user_call(fs, req);
+    if (p.folder == MB_FOLDER_CONVERSATIONS) {
+        rc = mb_conv_remove(fs->mb, p.ext, name);
+        fs_reply_err(req, rc);
+        return;
+    }
+    uint32_t slot;
+    rc = mb_folder_lookup(fs->mb, &c, p.ext, p.folder, name, &slot);
+    if (rc == 0)
+        rc = mb_remove(fs->mb, &c, slot, p.folder);
+    if (rc == 0)
+        mb_remove_done(fs->mb, slot, p.folder);
+    fs_reply_err(req, rc);
+}
+
+void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+               const char *newname, unsigned int flags)
+{
+    struct fs *fs = fs_of(req);
+    struct fs_node p, q;
+    if (!fs_ino_parse(parent, &p) || !fs_ino_parse(newparent, &q)) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (flags & ~(unsigned)RENAME_NOREPLACE) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    if (p.kind != FS_FOLDER || q.kind != FS_FOLDER || p.folder == MB_FOLDER_CONVERSATIONS ||
+        q.folder == MB_FOLDER_CONVERSATIONS) {
+        fuse_reply_err(req, p.kind == FS_FOLDER && q.kind == FS_FOLDER ? EINVAL : EXDEV);
+        return;
+    }
+    if (p.ext != q.ext) {
+        fuse_reply_err(req, EXDEV);
+        return;
+    }
+    /* Folder names never change, and only moves in or out of Deleted/ mean anything. */
+    if (strcmp(name, newname) != 0 || p.folder == q.folder ||
+        (p.folder != MB_FOLDER_DELETED && q.folder != MB_FOLDER_DELETED)) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    struct api_call c = user_call(fs, req);
+    uint32_t slot;
+    int rc = mb_folder_lookup(fs->mb, &c, p.ext, p.folder, name, &slot);
+    if (rc < 0) {
+        fs_reply_err(req, rc);
+        return;
+    }
+    struct mb_msg_info info;
+    rc = mb_msg_info(fs->mb, slot, &info);
+    if (rc < 0) {
+        fs_reply_err(req, rc);
+        return;
+    }
+    if (p.folder == MB_FOLDER_DELETED) {
+        /* Restore: only into its own type folder. */
+        if (q.folder != (int)info.type) {
+            fuse_reply_err(req, EINVAL);
+            return;
+        }
+        rc = mb_restore(fs->mb, &c, slot);
+    } else {
+        rc = mb_trash(fs->mb, &c, slot);
+    }
+    fs_reply_err(req, rc);
+}
+
+void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                struct fuse_file_info *fi)
+{
+    struct fs *fs = fs_of(req);
+    struct fs_node n;
+    if (!fs_ino_parse(ino, &n)) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+                      FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+    if (n.kind == FS_ROOT && !(to_set & ~times)) {
+        /* `touch MOUNT`: ask the server what changed, now. */
+        int rc = mb_refresh_wait(fs->mb, isotime_mono_ms() + (int64_t)fs->call_timeout_s * 1000);
+        if (rc < 0)
+            log_warn("refresh: %s", strerror(-rc));
+        struct stat st;
+        fs_fill_attr(fs, &n, NULL, &st);
+        fuse_reply_attr(req, &st, fs->timeout);
+        return;
+    }
+    fuse_reply_err(req, EACCES);
+}

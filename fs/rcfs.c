@@ -1,0 +1,222 @@
+/*
+ * rcfs — mount a RingCentral message store.
+ *
+ * Startup does everything that can fail before mounting and daemonising,
+ * so a failure is one line on stderr and a non-zero exit: options,
+ * mount point, credentials, cache folder (and its lock), login (or the
+ * persisted state when the server cannot be reached), the extensions.
+ * Threads (notifier, signal waiter, mailbox sync) start after the fork.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/api_cred.h"
+#include "cache/cache_dir.h"
+#include "config.h"
+#include "fs/fs_internal.h"
+#include "fs/fs_opts.h"
+#include "util/isotime.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static struct mb *sig_mb;
+
+/* SIGUSR1 = sync now.  Waited for in a thread of its own (sigwait), since
+ * nothing useful is async-signal-safe. */
+static void *sig_main(void *arg)
+{
+    sigset_t *set = arg;
+    for (;;) {
+        int sig;
+        if (sigwait(set, &sig) == 0 && sig == SIGUSR1 && sig_mb)
+            mb_refresh_now(sig_mb);
+    }
+    return NULL;
+}
+
+/* The one line a failed start prints. */
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "rcfs: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int main(int argc, char **argv)
+{
+    struct fs_opts o;
+    struct fuse_args args;
+    struct cred cred = {0};
+    struct api *api = NULL;
+    struct cdir *cache = NULL;
+    struct fuse_session *se = NULL;
+    struct fs fs = {0};
+    char err[512] = "";
+    int ret = 1, rc;
+    bool mounted = false, handlers = false;
+
+    log_init(false, false);
+    if (fs_opts_parse(argc, argv, &o, &args) < 0) {
+        fuse_opt_free_args(&args);
+        return 1;
+    }
+    if (o.help) {
+        fs_opts_help(argv[0]);
+        ret = 0;
+        goto out;
+    }
+    if (o.version) {
+        printf("rcfs %s (libfuse %s)\n", RCFS_VERSION, fuse_pkgversion());
+        ret = 0;
+        goto out;
+    }
+    log_init(false, o.debug);
+
+    struct stat st;
+    if (stat(o.mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        die("mount point %s is not a folder", o.mountpoint);
+        goto out;
+    }
+    if (cred_load(&cred, o.credentials, err, sizeof err) < 0) {
+        die("%s", err);
+        goto out;
+    }
+    struct api_opts ao = {
+        .server_url = cred.server_url,
+        .client_id = cred.client_id,
+        .client_secret = cred.client_secret,
+        .jwt = cred.jwt,
+        .media_url = o.media_url,
+        .timeout_s = o.timeout,
+        .max_downloads = o.max_downloads,
+        .verbose_http = o.debug,
+    };
+    if (api_new(&ao, &api, err, sizeof err) < 0) {
+        die("%s", err);
+        goto out;
+    }
+    if (cdir_open(o.cache_dir, &cache, err, sizeof err) < 0) {
+        die("%s", err);
+        goto out;
+    }
+
+    /* Log in now so bad credentials fail here, not at the first `ls`. */
+    struct api_call c = {.deadline_ms = isotime_mono_ms() + (int64_t)o.timeout * 1000,
+                         .prio = API_PRIO_USER};
+    rc = api_login(api, &c, err, sizeof err);
+    bool online = rc == 0;
+    if (rc == -EACCES || rc == -EINVAL) {
+        die("%s", err[0] ? err : "the server refused the credentials");
+        goto out;
+    }
+    if (!online)
+        log_warn("cannot reach the server (%s); trying the cached state", err);
+
+    fs.uid = getuid();
+    fs.gid = getgid();
+    fs.base_ms = isotime_now_ms();
+    fs.timeout = 3600.0;
+    fs.no_thumbnails = o.no_thumbnails;
+    fs.call_timeout_s = o.timeout;
+    fs.notify = fs_notify_new();
+    struct mb_opts mo = {
+        .api = api,
+        .cache = cache,
+        .cache_max = o.cache_max,
+        .server_url = cred.server_url,
+        .client_id = cred.client_id,
+        .poll_s = o.poll,
+        .probe_bytes = o.probe_kib * 1024,
+        .timeout_s = o.timeout,
+        .events = fs_events(&fs),
+    };
+    rc = mb_new(&mo, online, &fs.mb, err, sizeof err);
+    if (rc < 0) {
+        die("%s", err);
+        goto out;
+    }
+    fs.base_ms = mb_created_ms(fs.mb);
+
+    /* Name the mount after SOURCE (fstab) and make its type fuse.rcfs. */
+    char *fsopt = mem_printf("-ofsname=%s,subtype=rcfs", o.source ? o.source : "rcfs");
+    fuse_opt_add_arg(&args, fsopt);
+    free(fsopt);
+    se = fuse_session_new(&args, &fs_ops, sizeof fs_ops, &fs);
+    if (!se) {
+        die("cannot create the FUSE session (bad FUSE option?)");
+        goto out;
+    }
+    if (fuse_set_signal_handlers(se) != 0) {
+        die("cannot install signal handlers");
+        goto out;
+    }
+    handlers = true;
+    if (fuse_session_mount(se, o.mountpoint) != 0) {
+        die("cannot mount on %s", o.mountpoint);
+        goto out;
+    }
+    mounted = true;
+    if (!o.foreground)
+        fprintf(stderr, "rcfs: mounted on %s\n", o.mountpoint);
+    if (fuse_daemonize(o.foreground) != 0) {
+        die("cannot daemonise");
+        goto out;
+    }
+    if (!o.foreground)
+        log_init(true, o.debug);
+    log_info("rcfs %s mounted on %s (%s)", RCFS_VERSION, o.mountpoint,
+             online ? "online" : "offline");
+
+    /* Block SIGUSR1 before any thread exists, so only sig_main sees it. */
+    static sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sig_mb = fs.mb;
+    pthread_t sig_thread;
+    if (pthread_create(&sig_thread, NULL, sig_main, &set) == 0)
+        pthread_detach(sig_thread);
+    fs_notify_start(fs.notify, se);
+    mb_start(fs.mb);
+
+    if (o.singlethread) {
+        rc = fuse_session_loop(se);
+    } else {
+        struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_max_threads(cfg, 32);
+        fuse_loop_cfg_set_idle_threads(cfg, 8);
+        rc = fuse_session_loop_mt(se, cfg);
+        fuse_loop_cfg_destroy(cfg);
+    }
+    ret = rc == 0 ? 0 : 1;
+    log_info("unmounted; saving state");
+
+out:
+    if (handlers)
+        fuse_remove_signal_handlers(se);
+    if (mounted)
+        fuse_session_unmount(se);
+    sig_mb = NULL;
+    mb_free(fs.mb);
+    fs_notify_free(fs.notify);
+    if (se)
+        fuse_session_destroy(se);
+    api_free(api);
+    cdir_close(cache);
+    cred_free(&cred);
+    fs_opts_free(&o);
+    fuse_opt_free_args(&args);
+    return ret;
+}
