@@ -5,10 +5,14 @@
  * sizes) as a few sections of bytes whose meaning only it knows.  This module
  * writes them to "<path>.tmp.<pid>", fsyncs, renames over <path> and fsyncs
  * the folder, so a reader sees the old file or the new one, never a mix.
- * File: header { magic "RCFSSNAP", format version u32, caller's schema u32,
- * section count u32 } then per section { tag u32, length u64, xxh3-64 } and
- * the section bytes.  A file with a wrong magic, version, schema, length or
- * checksum is rejected as a whole.
+ * File (little-endian): header { magic "RCFSSNAP", format version u32,
+ * caller's schema u32, section count u32, zero u32 } then per section
+ * { tag u32, zero u32, length u64, xxh3-64 of the bytes seeded with the tag }
+ * and the section bytes, zero-padded to a multiple of 8 (so on load every
+ * section's data is 8-byte aligned).  A file with a wrong magic, version,
+ * schema, length, padding or checksum, a duplicate tag, or bytes after the
+ * last section is rejected as a whole.  Saves within one process are
+ * serialised (the temporary name has only the pid in it).
  */
 #ifndef RCFS_CACHE_SNAP_H
 #define RCFS_CACHE_SNAP_H
@@ -22,8 +26,11 @@ struct snap_section {
     uint64_t len;     /* byte count */
 };
 
-/* Write a snapshot atomically.  Returns 0 or -errno; on error the previous
- * file (if any) is untouched and no temporary is left behind. */
+/* Write a snapshot atomically.  Returns 0 or -errno (-EINVAL for two
+ * sections with one tag, -ENOSPC for a full disk or quota); on error the
+ * previous file (if any) is untouched and no temporary is left behind --
+ * except that an error syncing the folder after the rename is reported
+ * when the new file is already in place. */
 int snap_save(const char *path, uint32_t schema, const struct snap_section *sec, size_t n);
 
 /* A loaded snapshot: the sections point into image, freed by snap_free. */
