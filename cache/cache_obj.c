@@ -437,7 +437,8 @@ static int obj_scan(struct cobj_store *s)
     closedir(top);
     if (rc == 0) {
         /* Inserting oldest first leaves the least recently used at the head. */
-        qsort(found, n, sizeof *found, obj_found_cmp);
+        if (n > 0) /* found is NULL when the store is empty */
+            qsort(found, n, sizeof *found, obj_found_cmp);
         obj_reserve(s, n);
         for (size_t i = 0; i < n; i++) {
             int64_t sec = found[i].mtime_ns / 1000000000;
