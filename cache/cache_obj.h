@@ -65,7 +65,7 @@ void cobj_store_close(struct cobj_store *s);
  * Returns 0 with *fd (read-only, positioned anywhere: use pread on
  * [0, *size)) and *size; -ENOENT when absent or found damaged (a damaged
  * file is deleted); other -errno on I/O errors.  Marks the object used.
- * Verifying reads the whole file: about 0.1 ms per MB when it is in the page
+ * Verifying reads the whole file: about 0.15 ms per MB when it is in the page
  * cache.  On success the caller closes *fd and calls cobj_release exactly
  * once; on failure nothing is pinned.
  */
