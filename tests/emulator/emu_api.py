@@ -756,6 +756,11 @@ class ApiHandler(BaseHandler):
     def on_answer(self, status):
         self.app.counts.answered(status)
 
+    def decorate(self, resp):
+        # every answer of the platform and media listeners carries the rate-limit headers
+        if resp.header("X-Rate-Limit-Group") is None:
+            resp.headers += self.app.limiter.check("anonymous", "Light", count=False).headers()
+
     def dispatch(self, req):
         app = self.app
         route, info = app.route(self.listener, req.method, req.segments)

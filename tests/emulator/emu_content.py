@@ -230,7 +230,7 @@ def make_png(width, height, hue=0, comment=""):
     out = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
     if comment:
         out += _png_chunk(b"tEXt", b"Comment\x00" + comment.encode("latin-1", "replace"))
-    out += _png_chunk(b"IDAT", zlib.compress(bytes(raw), 6)) + _png_chunk(b"IEND", b"")
+    out += _png_chunk(b"IDAT", zlib.compress(bytes(raw), 0)) + _png_chunk(b"IEND", b"")
     return out
 
 
@@ -257,26 +257,21 @@ def _huff_codes(bits, vals):
 
 
 class _BitWriter:
+    """Collects Huffman bits as a '0'/'1' string; flush pads with 1s and stuffs 0xFF."""
+
     def __init__(self):
-        self.out = bytearray()
-        self.acc = 0
-        self.n = 0
+        self.bits = []
 
     def put(self, value, length):
-        for i in range(length - 1, -1, -1):
-            self.acc = (self.acc << 1) | ((value >> i) & 1)
-            self.n += 1
-            if self.n == 8:
-                self.out.append(self.acc)
-                if self.acc == 0xFF:
-                    self.out.append(0x00)
-                self.acc = 0
-                self.n = 0
+        self.bits.append(format(value, "0%db" % length))
 
     def flush(self):
-        if self.n:
-            self.put((1 << (8 - self.n)) - 1, 8 - self.n)
-        return bytes(self.out)
+        bits = "".join(self.bits)
+        bits += "1" * (-len(bits) % 8)
+        if not bits:
+            return b""
+        data = int(bits, 2).to_bytes(len(bits) // 8, "big")
+        return data.replace(b"\xff", b"\xff\x00")
 
 
 def make_jpeg(width, height, shade=0, comment=""):

@@ -238,8 +238,12 @@ class BaseHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
 
+    def decorate(self, resp):
+        """Hook: add listener-wide headers to a response about to be written."""
+
     def send(self, resp):
         """Write a complete response (no body for HEAD, 204 and 304)."""
+        self.decorate(resp)
         self._status = resp.status
         self.on_answer(resp.status)
         self._write_head(resp, len(resp.body))
@@ -252,6 +256,7 @@ class BaseHandler(BaseHTTPRequestHandler):
     def send_truncated(self, resp):
         """Headers announcing the full body, half of it, then close."""
         self.close_connection = True
+        self.decorate(resp)
         self._status = resp.status
         self.on_answer(resp.status)
         self._write_head(resp, len(resp.body))

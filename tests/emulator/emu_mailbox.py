@@ -134,6 +134,42 @@ def _h64(*parts):
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 
 
+class _Draw:
+    """Cheap deterministic draws from a hash chain (faster to seed than random.Random)."""
+
+    __slots__ = ("key", "buf", "pos", "n")
+
+    def __init__(self, *parts):
+        self.key = ":".join(str(p) for p in parts).encode()
+        self.n = 0
+        self.buf = hashlib.blake2b(self.key, digest_size=64).digest()
+        self.pos = 0
+
+    def _u32(self):
+        if self.pos > 60:
+            self.n += 1
+            self.buf = hashlib.blake2b(self.key + b"#%d" % self.n, digest_size=64).digest()
+            self.pos = 0
+        v = int.from_bytes(self.buf[self.pos:self.pos + 4], "little")
+        self.pos += 4
+        return v
+
+    def random(self):
+        return self._u32() / 4294967296.0
+
+    def randrange(self, a, b=None):
+        if b is None:
+            a, b = 0, a
+        return a + self._u32() % (b - a)
+
+    def choice(self, seq):
+        return seq[self._u32() % len(seq)]
+
+    def sample(self, seq, k):
+        pool = list(seq)
+        return [pool.pop(self._u32() % len(pool)) for _ in range(k)]
+
+
 class Extension:
     """One extension's identity and its message arrays."""
 
@@ -173,6 +209,9 @@ class Mailbox:
         self._last_tick = self.start_ms
         self._detail_cache = OrderedDict()
         self._content_cache = OrderedDict()
+        self._size_cache = {}       # (ext, index, attachment id) -> size of MMS images
+        self._peer_cache = {}
+        self._conv_cache = {}
         self.exts = []
         for e in range(int(extensions)):
             ext = Extension(e, EXT_ID_BASE + e * 1000, str(101 + e),
@@ -273,6 +312,13 @@ class Mailbox:
 
     def peer_info(self, ext, p):
         """(phone or None, ext number or None, name or None, location or None, ext id or None)."""
+        cache = self._peer_cache.get(ext.index)
+        if cache is None:
+            cache = [self._peer_info(ext, k) for k in range(N_PHONE_PEERS + N_PAGER_PEERS)]
+            self._peer_cache[ext.index] = cache
+        return cache[p]
+
+    def _peer_info(self, ext, p):
         if p >= N_PHONE_PEERS:
             k = p - N_PHONE_PEERS
             others = [x for x in self.exts if x is not ext]
@@ -288,6 +334,13 @@ class Mailbox:
         return phone, None, name, location, None
 
     def conversation_id(self, ext, p):
+        cache = self._conv_cache.get(ext.index)
+        if cache is None:
+            cache = [self._conversation_id(ext, k) for k in range(N_PHONE_PEERS + N_PAGER_PEERS)]
+            self._conv_cache[ext.index] = cache
+        return cache[p]
+
+    def _conversation_id(self, ext, p):
         if p == 0:
             return TWO53 + 1 + 2 * ext.index        # above 2**53, not a double
         if p == 1:
@@ -313,7 +366,7 @@ class Mailbox:
         return d
 
     def _make_details(self, ext, i):
-        rng = random.Random(_h64(self.seed, "msg", ext.index, i))
+        rng = _Draw(self.seed, "msg", ext.index, i)
         kind = ext.kind[i]
         p = ext.peer[i]
         added = ext.added.get(i, {})
@@ -451,7 +504,10 @@ class Mailbox:
             add(mid, "Text", "text/plain", size=len(text))
             for k, (fname, ctype, w, h, hue) in enumerate(d.get("images", ())):
                 att_id = mid + 1 + k
-                size = len(self._content_bytes(ext, i, d, att_id))
+                key = (ext.index, i, att_id)
+                size = self._size_cache.get(key)
+                if size is None:
+                    size = self._size_cache[key] = len(self._content_bytes(ext, i, d, att_id))
                 add(att_id, "MmsAttachment", ctype, size=size, fileName=fname, width=w, height=h)
         return out
 
