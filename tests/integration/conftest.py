@@ -1,0 +1,67 @@
+"""Fixtures for the integration tests: a fresh emulator per test and rcfs
+mounts that are always unmounted, with sanitizer reports failing the test."""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from tests.lib.emu import Emulator  # noqa: E402
+from tests.lib.rcfs import RCFS, Mount  # noqa: E402
+
+
+def pytest_configure(config):
+    if not os.path.exists(RCFS):
+        raise pytest.UsageError("rcfs binary not found at %s (build first, or set RCFS_BIN)"
+                                % RCFS)
+
+
+@pytest.fixture
+def make_emu(tmp_path):
+    emus = []
+
+    def make(**kw):
+        kw.setdefault("messages", 60)
+        kw.setdefault("extensions", 2)
+        d = tmp_path / ("emu%d" % len(emus))
+        d.mkdir()
+        e = Emulator(workdir=str(d), **kw).start()
+        emus.append(e)
+        return e
+
+    yield make
+    for e in emus:
+        e.stop()
+
+
+@pytest.fixture
+def emu(make_emu):
+    return make_emu()
+
+
+@pytest.fixture
+def make_mount(tmp_path):
+    mounts = []
+
+    def make(emu, **kw):
+        m = Mount(emu, str(tmp_path), **kw)
+        mounts.append(m)
+        return m
+
+    yield make
+    reports = []
+    for m in mounts:
+        try:
+            m.stop()
+        finally:
+            m.kill()
+        reports += m.sanitizer_reports()
+    if reports:
+        pytest.fail("sanitizer reports in the rcfs log:\n" + "\n".join(reports[:20]))
+
+
+@pytest.fixture
+def mount(emu, make_mount):
+    return make_mount(emu).start()

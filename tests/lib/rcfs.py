@@ -1,0 +1,144 @@
+"""Mount and unmount rcfs for real, and read what it said.
+
+Tests run rcfs in the foreground (-f) as a child process with its stderr in
+a log file, wait until the kernel shows the mount, and always unmount.  The
+log is checked for sanitizer reports (AddressSanitizer, LeakSanitizer,
+UndefinedBehaviorSanitizer): any report fails the test.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RCFS = os.environ.get("RCFS_BIN") or os.path.join(ROOT, "build", "fs", "rcfs")
+
+SANITIZER_RE = re.compile(r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+                          r"SUMMARY: UndefinedBehaviorSanitizer|SUMMARY: AddressSanitizer)")
+
+
+def is_mounted(path):
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) > 4 and fields[4] == path:
+                return True
+    return False
+
+
+def sanitizer_env():
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:print_summary=1")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=0:print_summary=1")
+    return env
+
+
+class Mount:
+    """One rcfs mount of an emulator's mailbox."""
+
+    def __init__(self, emu, workdir, name="mnt", opts=None, cache_dir=None, args=(),
+                 credentials=None, env=None):
+        self.emu = emu
+        self.workdir = workdir
+        self.path = os.path.join(workdir, name)
+        os.makedirs(self.path, exist_ok=True)
+        self.cache_dir = cache_dir or os.path.join(workdir, "cache")
+        self.credentials = credentials or os.path.join(workdir, "credentials")
+        if emu is not None and not os.path.exists(self.credentials):
+            emu.write_credentials(self.credentials)
+        self.opts = {"poll": "0", "timeout": "20"}
+        self.opts.update(opts or {})
+        self.args = list(args)
+        self.env = env
+        self.proc = None
+        self.logs = []
+        self.log_path = None
+
+    def command(self):
+        o = dict(self.opts)
+        o.setdefault("credentials", self.credentials)
+        o.setdefault("cache_dir", self.cache_dir)
+        optstr = ",".join(k if v is True else "%s=%s" % (k, v) for k, v in o.items()
+                          if v is not False and v is not None)
+        return [RCFS, "-f", "-o", optstr] + self.args + [self.path]
+
+    def start(self, timeout=30, expect_fail=False):
+        n = len(self.logs)
+        self.log_path = os.path.join(self.workdir, "rcfs-%d.log" % n)
+        self.logs.append(self.log_path)
+        env = self.env if self.env is not None else sanitizer_env()
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=log, env=env,
+                                         start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if is_mounted(self.path):
+                return self
+            if self.proc.poll() is not None:
+                if expect_fail:
+                    return self
+                raise RuntimeError("rcfs exited with %d: %s" % (self.proc.returncode, self.log()))
+            time.sleep(0.02)
+        self.kill()
+        raise RuntimeError("rcfs did not mount within %ss: %s" % (timeout, self.log()))
+
+    def stop(self, timeout=60):
+        """Unmount and wait for rcfs to exit; returns its exit status."""
+        if self.proc is None:
+            return None
+        if is_mounted(self.path):
+            subprocess.run(["fusermount3", "-u", self.path], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise RuntimeError("rcfs did not exit after unmount: %s" % self.log())
+        self.proc = None
+        return rc
+
+    def kill(self, sig=signal.SIGKILL):
+        """Kill rcfs (default: -9) and clear the dead mount."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+        if is_mounted(self.path):
+            subprocess.run(["fusermount3", "-uz", self.path], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def restart(self, **kw):
+        self.stop()
+        return self.start(**kw)
+
+    def log(self, all_runs=False):
+        out = []
+        for p in (self.logs if all_runs else self.logs[-1:]):
+            try:
+                with open(p, "rb") as f:
+                    out.append(f.read().decode("utf-8", "replace"))
+            except OSError:
+                pass
+        return "".join(out)
+
+    def sanitizer_reports(self):
+        return [line for line in self.log(all_runs=True).splitlines()
+                if SANITIZER_RE.search(line)]
+
+    def p(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
