@@ -93,10 +93,10 @@ def parse_int(value, name, minimum=1):
 def parse_bool(value, name):
     if value is None:
         return False
-    v = value.strip().lower()
-    if v in ("true", "1"):
+    v = value.lower()
+    if v == "true":
         return True
-    if v in ("false", "0", ""):
+    if v == "false":
         return False
     raise bad_param(name)
 
@@ -106,12 +106,10 @@ def enum_set(req, name, allowed):
     if not vals:
         return None
     out = set()
-    for v in vals:
-        for part in v.split(","):
-            part = part.strip()
-            if part not in allowed:
-                raise bad_param(name)
-            out.add(part)
+    for v in vals:  # arrays repeat the name; "Fax,SMS" is one invalid value
+        if v not in allowed:
+            raise bad_param(name)
+        out.add(v)
     return out
 
 

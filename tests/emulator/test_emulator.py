@@ -320,7 +320,10 @@ def test_list_bad_parameters(emu, token):
     for q, param in (("perPage=abc", "perPage"), ("perPage=0", "perPage"), ("page=0", "page"),
                      ("messageType=Email", "messageType"), ("dateFrom=yesterday", "dateFrom"),
                      ("availability=Gone", "availability"), ("direction=Up", "direction"),
-                     ("readStatus=Maybe", "readStatus"), ("conversationId=x", "conversationId")):
+                     ("readStatus=Maybe", "readStatus"), ("conversationId=x", "conversationId"),
+                     ("messageType=Fax,SMS", "messageType"), ("distinctConversations=yes",
+                                                              "distinctConversations"),
+                     ("dateFrom=2020-01-02&dateTo=2020-01-01", "dateFrom")):
         r = emu.api("GET", emu.store("~", "?" + q), token)
         assert r.status == 400, q
         body = r.json()
