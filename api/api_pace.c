@@ -271,8 +271,8 @@ void pace_release(struct pace *p, enum pace_group grp, const struct pace_report 
                           : PACE_DEFAULT_PENALTY_MS;
         if (now + pen + PACE_MARGIN_MS > tg->blocked_until)
             tg->blocked_until = now + pen + PACE_MARGIN_MS;
-        if (used(tg) < tg->limit)
-            push_stamps(tg, now, tg->limit - used(tg));
+        /* Retry-After is the whole answer: the window is not also counted full, or
+         * a penalty shorter than the window would cost a full window */
     } else if (r->answered && r->remaining >= 0 && r->remaining <= tg->limit) {
         long server_used = tg->limit - r->remaining;
         if (server_used > used(tg))

@@ -15,9 +15,9 @@
  *  - X-Rate-Limit-Remaining lower than our own count means someone else uses
  *    the same quota: the difference is added as requests made now;
  *  - a 429 (or a 200 JSON CMN-301 content answer) blocks the whole group
- *    until Retry-After (30 s when absent) has passed, and counts the window
- *    as full; nothing is sent in the group meanwhile, because every request
- *    during a penalty restarts it;
+ *    until Retry-After (30 s when absent) has passed; nothing is sent in the
+ *    group meanwhile, because every request during a penalty restarts it;
+ *    afterwards the window log and the Remaining headers pace as before;
  *  - callers are admitted in order, USER before BACKGROUND; BACKGROUND may
  *    not take the last tenth of the limit, so a person finds a free slot.
  *

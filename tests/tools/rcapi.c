@@ -9,7 +9,7 @@
  *   login | extensions | list EXT TYPE | get EXT ID[,ID...] |
  *   read EXT ID Read|Unread | restore EXT ID |
  *   delete EXT ID [--purge] [--from alive|deleted] | sync EXT [TOKEN] |
- *   fetch URI TYPE SIZE [--range N] [--out FILE] | stats
+ *   fetch URI TYPE SIZE [--range N] [--out FILE] | stats | sleep MS
  * Each result is one JSON line ({"op": ..., "rc": 0 or -errno, "errno": ...};
  * records one line each, ids as strings).  Lines go to stdout, or to stderr
  * when a fetch writes its content to stdout.  -d: debug log on stderr.
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -233,7 +234,8 @@ static void run(struct tool *t, const struct cmd *c)
     char err[256] = "";
     int rc;
 
-    if (c->argc > 1 && strcmp(op, "fetch") != 0 && parse_u64(c->argv[1], &ext) != 0) {
+    if (c->argc > 1 && strcmp(op, "fetch") != 0 && strcmp(op, "sleep") != 0 &&
+        parse_u64(c->argv[1], &ext) != 0) {
         result(t, op, -EINVAL, "EXT must be a number", NULL);
         return;
     }
@@ -318,6 +320,10 @@ static void run(struct tool *t, const struct cmd *c)
         result(t, op, rc, NULL, o);
     } else if (strcmp(op, "fetch") == 0) {
         run_fetch(t, &call, c);
+    } else if (strcmp(op, "sleep") == 0) {
+        int64_t ms = strtoll(c->argv[1], NULL, 10);
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
     } else if (strcmp(op, "stats") == 0) {
         struct api_stats st;
         struct json_object *o = json_object_new_object();
@@ -336,8 +342,9 @@ static int arity(const char *w)
     static const struct {
         const char *w;
         int n;
-    } tab[] = {{"login", 0},   {"extensions", 0}, {"list", 2}, {"get", 2},   {"read", 3},
-               {"restore", 2}, {"delete", 2},     {"sync", 1}, {"fetch", 3}, {"stats", 0}};
+    } tab[] = {{"login", 0}, {"extensions", 0}, {"list", 2},   {"get", 2},
+               {"read", 3},  {"restore", 2},    {"delete", 2}, {"sync", 1},
+               {"fetch", 3}, {"stats", 0},      {"sleep", 1}};
     for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
         if (strcmp(tab[i].w, w) == 0)
             return tab[i].n;

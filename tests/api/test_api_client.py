@@ -1,0 +1,578 @@
+"""The REST client (api/) against the emulator, driven through tests/tools/rcapi.
+
+Run: /usr/bin/python3 -m pytest -q tests/api   (after building rcapi, e.g.
+`meson setup build && ninja -C build`; RCAPI=path overrides the search).
+Each test asserts on what the server saw (the emulator's counts and truth),
+not only on what the client printed.
+"""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+from tests.lib.emu import Emulator  # noqa: E402
+
+DAY_MS = 86400 * 1000
+
+
+def find_rcapi():
+    if os.environ.get("RCAPI"):
+        return os.environ["RCAPI"]
+    found = [p for p in glob.glob(os.path.join(ROOT, "*", "api", "rcapi")) if os.access(p, os.X_OK)]
+    if not found:
+        pytest.fail("rcapi not built: meson setup build && ninja -C build (or set RCAPI)")
+    return max(found, key=os.path.getmtime)
+
+
+RCAPI = None
+
+
+class Run:
+    """One rcapi run: exit code, JSON lines, raw output."""
+
+    def __init__(self, proc_rc, out, err, elapsed):
+        self.rc = proc_rc
+        self.out = out
+        self.err = err
+        self.elapsed = elapsed
+        text = out + "\n" + err
+        self.lines = [json.loads(l) for l in text.splitlines() if l.startswith("{")]
+
+    def ops(self, op):
+        return [l for l in self.lines if l.get("op") == op]
+
+    def one(self, op):
+        found = self.ops(op)
+        assert len(found) == 1, (op, self.lines, self.err[-2000:])
+        return found[0]
+
+
+def rcapi(cred, *args, opts=(), timeout=120):
+    global RCAPI
+    RCAPI = RCAPI or find_rcapi()
+    t0 = time.monotonic()
+    p = subprocess.run([RCAPI, "-c", cred] + list(opts) + [str(a) for a in args],
+                       capture_output=True, timeout=timeout)
+    return Run(p.returncode, p.stdout.decode("utf-8", "replace"),
+               p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
+
+
+def start_emu(tmp, **kw):
+    emu = Emulator(workdir=str(tmp), **kw).start()
+    cred = emu.write_credentials(os.path.join(str(tmp), "cred"))
+    return emu, cred
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    emu, cred = start_emu(tmp_path_factory.mktemp("emu"), messages=80, extensions=2)
+    yield emu, cred
+    emu.stop()
+
+
+@pytest.fixture
+def emu(env):
+    e, cred = env
+    e.clear_faults()
+    e.config(extension_list_forbidden=False, rate_limits=None, token_lifetime=3600)
+    e.reset_counts()
+    e.cred = cred
+    return e
+
+
+def ext_id(emu, n=0):
+    return emu.extensions()[n]["id"]
+
+
+def alive(emu, ext, type_=None, read=None):
+    return [m for m in emu.messages(ext) if m["availability"] == "Alive"
+            and (type_ is None or m["type"] == type_)
+            and (read is None or m["readStatus"] == read)]
+
+
+def listing(emu, ext, type_):
+    r = rcapi(emu.cred, "list", ext, type_)
+    assert r.one("list")["rc"] == 0, r.err[-2000:]
+    return r.ops("record")
+
+
+def attachments(emu, ext, types=("Fax", "VoiceMail", "SMS")):
+    out = []
+    for t in types:
+        for rec in listing(emu, ext, t):
+            if rec["availability"] == "Alive":
+                for a in rec["attachments"]:
+                    out.append((rec["id"], a))
+    return out
+
+
+# --------------------------------------------------------------------- login
+
+def test_login_resolves_account(emu):
+    r = rcapi(emu.cred, "login", "stats")
+    assert r.rc == 0
+    assert r.one("login")["account_id"] == emu.info["account_id"]
+    c = emu.counts()
+    assert c["routes"]["token"] == 1
+    assert c["routes"]["extension_get"] == 1
+
+
+@pytest.mark.parametrize("field", ["RINGCENTRAL_CLIENT_SECRET", "RINGCENTRAL_JWT_TOKEN"])
+def test_bad_credentials_refused_clearly(emu, tmp_path, field):
+    bad = "wrong-" + field.lower()
+    path = str(tmp_path / "badcred")
+    emu.write_credentials(path)
+    text = open(path).read().splitlines()
+    text = [l if not l.startswith(field + "=") else field + "=" + bad for l in text]
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, ("\n".join(text) + "\n").encode())
+    os.close(fd)
+    r = rcapi(path, "login", opts=["-d"])
+    res = r.one("login")
+    assert r.rc == 1 and res["errno"] == "EACCES"
+    assert "refused the credentials" in res["error"]
+    for secret in emu.secrets() + [bad]:
+        assert secret not in r.out and secret not in r.err
+
+
+def test_credentials_file_must_be_private(emu, tmp_path):
+    path = str(tmp_path / "opencred")
+    emu.write_credentials(path)
+    os.chmod(path, 0o644)
+    r = rcapi(path, "login")
+    assert r.rc == 1
+    assert "chmod 600" in r.one("credentials")["error"]
+    assert emu.counts()["total"] == 0
+
+
+def test_plain_http_only_to_loopback(emu, tmp_path):
+    path = emu.write_credentials(str(tmp_path / "c"), server_url="http://example.com")
+    r = rcapi(path, "login")
+    assert r.rc == 1 and "loopback" in r.one("new")["error"]
+
+
+def test_unreachable_server(emu, tmp_path):
+    path = emu.write_credentials(str(tmp_path / "c"), server_url="http://127.0.0.1:1")
+    r = rcapi(path, "login", opts=["-t", "2"])
+    res = r.one("login")
+    assert res["errno"] == "EHOSTUNREACH" and "cannot reach" in res["error"]
+    assert r.elapsed < 6
+
+
+# ---------------------------------------------------------------- extensions
+
+def test_extensions_list(emu):
+    r = rcapi(emu.cred, "extensions")
+    got = {(e["id"], e["number"], e["name"]) for e in r.ops("extension")}
+    want = {(e["id"], e["extensionNumber"], e["name"]) for e in emu.extensions()}
+    assert got == want
+    assert emu.counts()["routes"].get("extension_get", 0) == 0
+
+
+def test_extensions_forbidden_falls_back_to_own(emu):
+    emu.config(extension_list_forbidden=True)
+    r = rcapi(emu.cred, "extensions")
+    assert r.one("extensions")["rc"] == 0
+    exts = r.ops("extension")
+    assert [e["id"] for e in exts] == [emu.info["owner_extension_id"]]
+    c = emu.counts()["routes"]
+    assert c["extension_list"] == 1 and c["extension_get"] == 1
+
+
+# ------------------------------------------------------------------- listing
+
+@pytest.mark.parametrize("type_", ["Fax", "SMS", "VoiceMail", "Pager", "Text"])
+def test_list_matches_server_and_ids_are_exact(emu, type_):
+    ext = ext_id(emu)
+    recs = listing(emu, ext, type_)
+    want = {m["id"] for m in emu.messages(ext)
+            if m["type"] == type_ and m["availability"] in ("Alive", "Deleted")}
+    assert {r["id"] for r in recs} == want
+    assert all(r["type"] == type_ for r in recs)
+    assert all(int(r["id"]) > 2 ** 32 for r in recs)
+    now = time.time() * 1000
+    assert any(r["creation_ms"] < now - DAY_MS for r in recs), "messages older than 24 h"
+    assert emu.counts()["routes"]["list"] == 1
+
+
+def test_conversation_ids_above_2_53_exact(emu):
+    ext = ext_id(emu)
+    recs = [r for t in ("SMS", "Pager") for r in listing(emu, ext, t) if r["conversationId"]]
+    big = [r for r in recs if int(r["conversationId"]) > 2 ** 53]
+    assert big, "the emulator promises conversation ids above 2^53"
+    for r in recs:
+        rec = emu.truth(r["id"])["record"]
+        want = rec.get("conversation", {}).get("id") or str(rec["conversationId"])
+        assert r["conversationId"] == want
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    emu, cred = start_emu(tmp_path_factory.mktemp("big"), messages=3000, extensions=1)
+    emu.cred = cred
+    yield emu
+    emu.stop()
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "emulator deviation: navigation.nextPage is built with dict(params), which keeps only the "
+    "last of repeated parameters, so availability=Alive&availability=Deleted becomes "
+    "availability=Deleted on page 2 and later (emu_api.paged)"))
+def test_list_several_pages(big):
+    ext = ext_id(big)
+    want = {m["id"] for m in big.messages(ext)
+            if m["type"] == "SMS" and m["availability"] in ("Alive", "Deleted")}
+    assert len(want) > 1000, "needs more than one page of 1000"
+    big.reset_counts()
+    recs = listing(big, ext, "SMS")
+    ids = [r["id"] for r in recs]
+    assert len(ids) == len(set(ids))
+    assert big.counts()["routes"]["list"] == -(-len(want) // 1000)
+    assert set(ids) == want
+
+
+# ---------------------------------------------------------------- batch get
+
+def test_batch_get_with_missing_id(emu):
+    ext = ext_id(emu)
+    ids = [m["id"] for m in alive(emu, ext)][:3]
+    r = rcapi(emu.cred, "get", ext, ",".join(ids + ["111"]))
+    assert r.one("get")["rc"] == 0
+    recs = {x["id"]: x for x in r.ops("record")}
+    assert set(recs) == set(ids) | {"111"}
+    assert recs["111"]["availability"] == "Purged" and recs["111"]["partial"]
+    for i in ids:
+        assert not recs[i]["partial"] and recs[i]["availability"] == "Alive"
+    assert emu.counts()["routes"]["get_batch"] == 1
+
+
+def test_batch_get_chunks_of_30(emu):
+    ext = ext_id(emu)
+    ids = [m["id"] for m in emu.messages(ext) if m["availability"] != "Purged"][:45]
+    r = rcapi(emu.cred, "get", ext, ",".join(ids))
+    assert r.one("get")["count"] == 45
+    assert {x["id"] for x in r.ops("record")} == set(ids)
+    assert emu.counts()["routes"]["get_batch"] == 2
+
+
+def test_single_get(emu):
+    ext = ext_id(emu)
+    mid = alive(emu, ext)[0]["id"]
+    r = rcapi(emu.cred, "get", ext, mid, "get", ext, "999999999999")
+    recs = r.ops("record")
+    assert [x["id"] for x in recs] == [mid, "999999999999"]
+    assert recs[1]["availability"] == "Purged"
+
+
+# ----------------------------------------------------- read status, restore
+
+def test_read_status_round_trip(emu):
+    ext = ext_id(emu)
+    mid = alive(emu, ext, read="Unread")[0]["id"]
+    r = rcapi(emu.cred, "read", ext, mid, "Read")
+    assert r.one("read")["readStatus"] == "Read"
+    assert emu.truth(mid)["record"]["readStatus"] == "Read"
+    r = rcapi(emu.cred, "read", ext, mid, "Unread")
+    assert r.one("read")["readStatus"] == "Unread"
+    assert emu.truth(mid)["record"]["readStatus"] == "Unread"
+    assert emu.counts()["routes"]["put"] == 2
+
+
+def test_restore(emu):
+    ext = ext_id(emu)
+    mid = alive(emu, ext)[1]["id"]
+    emu.change_message(mid, availability="Deleted")
+    r = rcapi(emu.cred, "restore", ext, mid)
+    assert r.one("restore")["availability"] == "Alive"
+    assert emu.truth(mid)["availability"] == "Alive"
+    assert emu.counts()["routes"]["patch"] == 1
+
+
+# ------------------------------------------------------------------- delete
+
+def fresh_message(emu, ext, type_="Fax"):
+    return emu.add_message(ext, type_)["id"]
+
+
+def test_delete_then_purge_exact_requests(emu):
+    ext = ext_id(emu)
+    mid = str(fresh_message(emu, ext))
+    r = rcapi(emu.cred, "delete", ext, mid)
+    assert r.one("delete")["rc"] == 0
+    assert emu.truth(mid)["availability"] == "Deleted"
+    assert emu.counts()["routes"]["delete"] == 1
+    r = rcapi(emu.cred, "delete", ext, mid, "--from", "deleted")
+    assert r.one("delete")["rc"] == 0
+    assert emu.truth(mid)["availability"] == "Purged"
+    c = emu.counts()["routes"]
+    assert c["delete"] == 2 and c.get("get", 0) == 0
+
+
+def test_delete_purge_flag(emu):
+    ext = ext_id(emu)
+    mid = str(fresh_message(emu, ext))
+    r = rcapi(emu.cred, "delete", ext, mid, "--purge")
+    assert r.one("delete")["rc"] == 0
+    assert emu.truth(mid)["availability"] == "Purged"
+    assert emu.counts()["routes"]["delete"] == 1
+
+
+def test_delete_reset_after_acting_is_not_repeated(emu):
+    ext = ext_id(emu)
+    mid = str(fresh_message(emu, ext))
+    emu.set_faults(script=[{"route": "delete", "action": "reset_after", "count": 1}])
+    r = rcapi(emu.cred, "delete", ext, mid)
+    assert r.one("delete")["rc"] == 0
+    assert emu.truth(mid)["availability"] == "Deleted"  # not Purged
+    c = emu.counts()["routes"]
+    assert c["delete"] == 1
+    assert c["get"] == 1  # the state was read instead
+
+
+def test_delete_reset_before_acting_is_retried(emu):
+    ext = ext_id(emu)
+    mid = str(fresh_message(emu, ext))
+    emu.set_faults(script=[{"route": "delete", "action": "reset", "count": 1}])
+    r = rcapi(emu.cred, "delete", ext, mid)
+    assert r.one("delete")["rc"] == 0
+    assert emu.truth(mid)["availability"] == "Deleted"
+    c = emu.counts()["routes"]
+    assert c["delete"] == 2 and c["get"] == 1
+
+
+def test_delete_503_reads_state_then_retries(emu):
+    ext = ext_id(emu)
+    mid = str(fresh_message(emu, ext))
+    emu.set_faults(script=[{"route": "delete", "action": "status", "status": 503, "count": 1}])
+    r = rcapi(emu.cred, "delete", ext, mid)
+    assert r.one("delete")["rc"] == 0
+    assert emu.truth(mid)["availability"] == "Deleted"
+    c = emu.counts()["routes"]
+    assert c["delete"] == 2 and c["get"] == 1
+
+
+def test_delete_persistent_503_fails_cleanly(emu):
+    ext = ext_id(emu)
+    mid = str(fresh_message(emu, ext))
+    emu.set_faults(script=[{"route": "delete", "action": "status", "status": 503, "count": 1000}])
+    r = rcapi(emu.cred, "delete", ext, mid, opts=["-t", "3"])
+    assert r.one("delete")["errno"] == "EIO"
+    assert r.elapsed < 6
+    assert emu.truth(mid)["availability"] == "Alive"
+    c = emu.counts()["routes"]
+    assert c["get"] == c["delete"]  # every DELETE retried only after reading the state
+
+
+def test_delete_missing_message(emu):
+    ext = ext_id(emu)
+    r = rcapi(emu.cred, "delete", ext, "999999999999")
+    assert r.one("delete")["errno"] == "ENOENT"
+    r = rcapi(emu.cred, "delete", ext, "999999999999", "--purge")
+    assert r.one("delete")["rc"] == 0  # gone is what a purge wants
+
+
+# --------------------------------------------------------------------- sync
+
+def test_fsync_isync_and_stale_token(emu):
+    ext = ext_id(emu)
+    r = rcapi(emu.cred, "sync", ext)
+    first = r.one("sync")
+    assert first["rc"] == 0 and first["token"] and first["count"] > 0
+    assert emu.counts()["routes"]["sync_fsync"] == 1
+
+    mid = alive(emu, ext, read="Unread")[0]["id"]
+    gone = alive(emu, ext)[2]["id"]
+    emu.change_message(mid, readStatus="Read")
+    emu.change_message(gone, availability="Deleted")
+    r = rcapi(emu.cred, "sync", ext, first["token"])
+    second = r.one("sync")
+    assert second["rc"] == 0 and second["token"] != first["token"]
+    recs = {x["id"]: x for x in r.ops("record")}
+    assert recs[mid]["readStatus"] == "Read"
+    assert recs[gone]["availability"] == "Deleted"
+    assert emu.counts()["routes"]["sync_isync"] == 1
+
+    emu.invalidate_sync()
+    r = rcapi(emu.cred, "sync", ext, second["token"])
+    assert r.one("sync")["errno"] == "ESTALE"
+
+
+# ------------------------------------------------------------------ content
+
+def fetch(emu, tmp_path, uri, ctype, size=-1, extra=(), opts=()):
+    out = str(tmp_path / ("c%d" % time.monotonic_ns()))
+    r = rcapi(emu.cred, "fetch", uri, ctype or "", size, "--out", out, *extra, opts=opts)
+    data = open(out, "rb").read() if os.path.exists(out) else b""
+    return r, data
+
+
+def test_fetch_matches_server_content(emu, tmp_path):
+    ext = ext_id(emu)
+    atts = attachments(emu, ext, ("Fax", "VoiceMail", "SMS"))
+    kinds = {}
+    for mid, a in atts:
+        kinds.setdefault(a["contentType"], (mid, a))
+    assert len(kinds) >= 4
+    for ctype, (mid, a) in kinds.items():
+        r, data = fetch(emu, tmp_path, a["uri"], ctype, a["size"])
+        res = r.one("fetch")
+        assert res["rc"] == 0, (ctype, r.err[-1000:])
+        want = emu.content(mid, a["id"])
+        assert data == want
+        assert res["complete"] and res["total_size"] == len(want)
+    assert emu.counts()["routes"].get("platform_content", 0) == 0
+
+
+def test_fetch_wrong_expected_type_is_an_error(emu, tmp_path):
+    mid, a = attachments(emu, ext_id(emu), ("Fax",))[0]
+    r, data = fetch(emu, tmp_path, a["uri"], "audio/mpeg")
+    assert r.one("fetch")["errno"] == "EIO"
+    assert data == b""
+
+
+def test_fetch_json_error_200_rejected(emu, tmp_path):
+    mid, a = attachments(emu, ext_id(emu), ("Fax",))[0]
+    emu.set_faults(script=[{"route": "content", "action": "json_error_200", "count": 1}])
+    r, data = fetch(emu, tmp_path, a["uri"], a["contentType"], opts=["-t", "5"])
+    assert r.one("fetch")["errno"] == "EIO"
+    assert b"CMN-301" not in data and data == b""
+    # CMN-301 in a 200 is a rate limit: no second request inside the 30 s penalty
+    assert emu.counts()["routes"]["content"] == 1
+    assert r.elapsed < 4
+
+
+def test_fetch_truncate_and_reset_are_retried(emu, tmp_path):
+    mid, a = attachments(emu, ext_id(emu), ("Fax",))[0]
+    emu.set_faults(script=[{"route": "content", "action": "truncate", "count": 1},
+                           {"route": "content", "action": "reset", "count": 1}])
+    r, data = fetch(emu, tmp_path, a["uri"], a["contentType"], extra=(), opts=())
+    assert r.one("fetch")["rc"] == 0, r.err[-1000:]
+    assert data == emu.content(mid, a["id"])
+    assert emu.counts()["routes"]["content"] == 3
+
+
+def test_fetch_range_probe_learns_size(emu, tmp_path):
+    mid, a = attachments(emu, ext_id(emu), ("Fax",))[0]
+    want = emu.content(mid, a["id"])
+    r, data = fetch(emu, tmp_path, a["uri"], a["contentType"], extra=("--range", "64"))
+    res = r.one("fetch")
+    assert res["rc"] == 0
+    assert res["total_size"] == len(want) and res["received"] == 64 and not res["complete"]
+    assert data == want[:64]
+
+
+def test_fetch_to_another_site_refused(emu, tmp_path):
+    r, _ = fetch(emu, tmp_path, "https://evil.example.org/restapi/x", "application/pdf")
+    assert r.one("fetch")["errno"] == "EIO"
+    assert emu.counts()["total"] == 0 or emu.counts()["routes"].get("content", 0) == 0
+
+
+def test_media_url_rewrite(emu, tmp_path):
+    mid, a = attachments(emu, ext_id(emu), ("Fax",))[0]
+    uri = a["uri"].replace(emu.info["media_url"], "https://media.ringcentral.com")
+    r, data = fetch(emu, tmp_path, uri, a["contentType"], opts=["-m", emu.info["media_url"]])
+    assert r.one("fetch")["rc"] == 0
+    assert data == emu.content(mid, a["id"])
+
+
+# ------------------------------------------------------------------- tokens
+
+def test_token_expiry_mid_session(emu):
+    ext = ext_id(emu)
+    rcapi_path = RCAPI or find_rcapi()
+    p = subprocess.Popen([rcapi_path, "-c", emu.cred, "login", "sleep", "1500",
+                          "list", ext, "Fax", "stats"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.8)
+    emu.expire_tokens()
+    out, err = p.communicate(timeout=60)
+    r = Run(p.returncode, out.decode(), err.decode(), 0)
+    assert r.one("list")["rc"] == 0
+    assert r.one("stats")["refreshes"] == 1
+    c = emu.counts()
+    assert c["routes"]["token"] == 2  # login + one refresh, no second session
+    assert c["status"].get("401", 0) == 1
+
+
+def test_token_refreshed_before_expiry(emu):
+    ext = ext_id(emu)
+    emu.config(token_lifetime=2)
+    r = rcapi(emu.cred, "login", "sleep", "1800", "list", ext, "Fax", "stats")
+    assert r.one("list")["rc"] == 0
+    c = emu.counts()
+    assert c["routes"]["token"] == 2
+    assert c["status"].get("401", 0) == 0
+
+
+def test_debug_log_holds_no_secret(emu, tmp_path):
+    ext = ext_id(emu)
+    mid, a = attachments(emu, ext, ("Fax",))[0]
+    emu.config(token_lifetime=2)
+    emu.reset_counts()
+    out = str(tmp_path / "x")
+    r = rcapi(emu.cred, "login", "extensions", "list", ext, "Fax", "sleep", "1800",
+              "sync", ext, "fetch", a["uri"], a["contentType"], -1, "--out", out, "stats",
+              opts=["-d"])
+    assert r.rc == 0, r.err[-2000:]
+    assert "debug:" in r.err
+    for s in emu.secrets() + ["Bearer", "Authorization", "Basic ", "access_token",
+                              "refresh_token", "assertion"]:
+        assert s not in r.err, s
+        assert s not in r.out, s
+    assert emu.counts()["routes"]["token"] == 2
+
+
+# ------------------------------------------------------- deadlines, limits
+
+def test_deadline_bounds_a_slow_answer(emu):
+    ext = ext_id(emu)
+    rcapi(emu.cred, "login")
+    emu.set_faults(script=[{"route": "list", "action": "delay", "ms": 8000, "count": 5}])
+    r = rcapi(emu.cred, "list", ext, "Fax", opts=["-t", "2"])
+    assert r.one("list")["errno"] == "EIO"
+    assert 1.5 < r.elapsed < 4.5
+
+
+def test_scripted_429_waits_out_the_penalty_once(emu, tmp_path):
+    emu.config(rate_limits={"Medium": 1000}, rate_window=60, penalty=2)
+    mid, a = attachments(emu, ext_id(emu), ("Fax",))[0]
+    emu.reset_counts()
+    emu.set_faults(script=[{"route": "content", "action": "status", "status": 429, "count": 1}])
+    r, data = fetch(emu, tmp_path, a["uri"], a["contentType"], extra=(), opts=["-t", "10"])
+    assert r.one("fetch")["rc"] == 0
+    assert data == emu.content(mid, a["id"])
+    assert emu.counts()["routes"]["content"] == 2  # nothing sent during the penalty
+    assert r.elapsed >= 2
+
+
+def test_rate_limits_short_window(tmp_path):
+    emu, cred = start_emu(tmp_path, messages=80, extensions=1,
+                          extra_args=["--rate-limits", '{"Medium": 5}', "--rate-window", "3"])
+    try:
+        emu.cred = cred
+        atts = attachments(emu, ext_id(emu), ("Fax", "VoiceMail", "SMS"))[:20]
+        assert len(atts) == 20
+        emu.reset_counts()
+        args = []
+        for i, (mid, a) in enumerate(atts):
+            args += ["fetch", a["uri"], a["contentType"], -1, "--out", str(tmp_path / str(i))]
+        r = rcapi(cred, *args, "stats", opts=["-P", "4", "-t", "60"])
+        assert [x["rc"] for x in r.ops("fetch")] == [0] * 20, r.err[-2000:]
+        c = emu.counts()
+        limited = c["rate_limited"].get("Medium", 0)
+        windows = r.elapsed / 3.0
+        print("\nrate limit Medium 5/3s: 20 fetches in %.1f s (%.1f per 3 s window), %d x 429, "
+              "stats %s" % (r.elapsed, 20 / windows, limited, r.one("stats")))
+        assert limited <= 1
+        assert c["routes"]["content"] == 20 + limited
+        assert r.elapsed >= 9  # 20 at 5 per 3 s cannot be faster
+        assert r.elapsed < 25
+    finally:
+        emu.stop()
