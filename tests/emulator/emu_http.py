@@ -11,6 +11,7 @@ BaseHandler and implement dispatch().
 """
 
 import json
+import re
 import socket
 import struct
 import sys
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 JSON_TYPE = "application/json;charset=UTF-8"
 MAX_BODY = 32 * 1024 * 1024
+_CODE_RE = re.compile(rb'"(?:errorCode|error)": ?"([A-Za-z0-9_.-]{1,40})"')
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content",
            207: "Multi-Status", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
@@ -251,7 +253,11 @@ class BaseHandler(BaseHTTPRequestHandler):
             self.wfile.write(resp.body)
         self.wfile.flush()
         self._sent = True
-        self.log_line(resp.status)
+        note = ""
+        if resp.status >= 400:  # say why in the log: the error code, never the body
+            m = _CODE_RE.search(resp.body[:300])
+            note = m.group(1).decode("ascii", "replace") if m else ""
+        self.log_line(resp.status, note)
 
     def send_truncated(self, resp):
         """Headers announcing the full body, half of it, then close."""
