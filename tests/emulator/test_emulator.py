@@ -218,9 +218,15 @@ def test_token_lifetime_flag_list_forbidden_flag_and_start_faults(tmp_path):
     faults = json.dumps({"script": [{"route": "extension_get", "action": "status",
                                      "status": 500, "count": 1}]})
     with Emu(tmp_path, "--messages", 40, "--extensions", 1, "--token-lifetime", 1,
-             "--extension-list-forbidden", "--faults", faults) as e:
+             "--extension-list-forbidden", "--faults", faults, "--rate-limits", "default",
+             "--penalty", 7) as e:
         s = e.login()
         assert s["expires_in"] == 1
+        cfg = e.control("GET", "/control/config")
+        assert cfg["rate_limits"] == {"Light": 50, "Medium": 40, "Heavy": 10, "Auth": 5}
+        assert cfg["penalty"] == 7 and cfg["rate_window"] == 60
+        r = e.api("GET", e.store(), s["access_token"])
+        assert (r.header("X-Rate-Limit-Limit"), r.header("X-Rate-Limit-Remaining")) == ("50", "49")
         r = e.api("GET", "/restapi/v1.0/account/~/extension/~", s["access_token"])
         assert r.status == 500 and r.json()["errorCode"] == "CMN-201"
         r = e.api("GET", "/restapi/v1.0/account/~/extension/~", s["access_token"])
@@ -1048,6 +1054,31 @@ def test_fault_rates_are_seeded_and_route_filtered(faults, token):
     assert emu.api("GET", emu.store(), token).status == 200   # only content is affected
 
 
+def test_fault_rates_for_every_action(faults, token, catalog):
+    emu = faults
+    att = emu.truth(catalog["101"]["unread_fax"])["record"]["attachments"][0]
+    emu.control("POST", "/control/faults", {"reset_rate": 1.0, "routes": ["get"]})
+    with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
+        raw_http(emu.store("~", "/" + catalog["101"]["unread_fax"]), token=token)
+    emu.control("POST", "/control/faults", {"truncate_rate": 1.0, "routes": ["content"]})
+    with pytest.raises(http.client.IncompleteRead):
+        raw_http(att["uri"], token=token)
+    emu.control("POST", "/control/faults", {"malformed_json_rate": 1.0, "routes": ["list"]})
+    r = emu.api("GET", emu.store(), token)
+    assert r.status == 200
+    with pytest.raises(ValueError):
+        json.loads(r.body)
+    emu.control("POST", "/control/faults", {"json_error_content_rate": 1.0})
+    r = fetch(emu, token, att)
+    assert r.status == 200 and r.header("Content-Type") == "application/json"
+    emu.control("POST", "/control/faults", {"delay_ms": 300, "routes": ["extension_get"]})
+    t0 = time.monotonic()
+    assert emu.api("GET", "/restapi/v1.0/account/~/extension/~", token).status == 200
+    assert time.monotonic() - t0 >= 0.3
+    counts = emu.control("GET", "/control/counts")["faults"]
+    assert {"reset", "truncate", "malformed_json", "json_error_200"} <= set(counts)
+
+
 # --------------------------------------------------------------- counts/control
 def test_counts_by_route_message_attachment_status(emu, token, catalog):
     mid = catalog["101"]["wav_transcribed"]
@@ -1152,6 +1183,32 @@ def test_garbage_does_not_kill_the_server(emu, token):
     r = emu.api("PUT", emu.store("~", "/111"), token, b"[1,2", {"Content-Type": "application/json"})
     assert r.status == 400 and r.json()["errorCode"] == "CMN-103"
     assert emu.api("GET", emu.store(), token).status == 200
+
+
+def test_parallel_clients(emu, token, catalog):
+    import threading
+    rec = emu.truth(catalog["102"]["wav_transcribed"])["record"]
+    want = emu.control("GET", "/control/messages/%s/content/%s" % (
+        rec["id"], rec["attachments"][0]["id"]), raw=True).body
+    emu.control("POST", "/control/counts/reset")
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(5):
+                assert emu.api("GET", emu.store(emu.ext_id(1)), token).status == 200
+                assert fetch(emu, token, rec["attachments"][0]).body == want
+        except Exception as e:  # collected and re-raised in the test thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    c = emu.control("GET", "/control/counts")
+    assert c["total"] == 80 and c["routes"] == {"list": 40, "content": 40}
 
 
 # ------------------------------------------------------------------ big mailbox
