@@ -126,11 +126,13 @@ class Faults:
         """(Fault or None, delay_ms) for one request on `route`."""
         with self.lock:
             s = self.settings
+            selected = s["routes"] is None or route in s["routes"]
+            delay = s["delay_ms"] if selected else 0
             for entry in s["script"]:
                 if entry["count"] > 0 and (entry["route"] is None or entry["route"] == route):
                     entry["count"] -= 1
-                    return Fault(entry["action"], entry.get("status"), entry.get("ms", 0)), 0
-            if s["routes"] is not None and route not in s["routes"]:
+                    return Fault(entry["action"], entry.get("status"), entry.get("ms", 0)), delay
+            if not selected:
                 return None, 0
             fault = None
             draws = (("error_rate", "status"), ("reset_rate", "reset"),
@@ -142,4 +144,4 @@ class Faults:
             if fault is None and route == "content" and s["json_error_content_rate"] > 0 \
                     and self.rng.random() < s["json_error_content_rate"]:
                 fault = Fault("json_error_200")
-            return fault, s["delay_ms"]
+            return fault, delay
