@@ -34,14 +34,19 @@ def find_rcapi():
 RCAPI = None
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 class Run:
-    """One rcapi run: exit code, JSON lines, raw output."""
+    """One rcapi run: exit code, JSON lines, raw output.  A sanitizer report fails the test."""
 
     def __init__(self, proc_rc, out, err, elapsed):
         self.rc = proc_rc
         self.out = out
         self.err = err
         self.elapsed = elapsed
+        for mark in SANITIZER_MARKS:
+            assert mark not in err, err[-4000:]
         text = out + "\n" + err
         self.lines = [json.loads(l) for l in text.splitlines() if l.startswith("{")]
 

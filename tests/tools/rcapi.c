@@ -409,6 +409,7 @@ int main(int argc, char **argv)
         int n = arity(argv[i]), j = i + 1 + n;
         if (n < 0 || j > argc) {
             fprintf(stderr, "rcapi: bad command or missing arguments at '%s'\n", argv[i]);
+            free(t.cmds);
             return 2;
         }
         /* optional parts: --flags (with values), or sync's token */
@@ -432,6 +433,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&t.out_lock, NULL);
     if (cred_load(&cr, credfile, err, sizeof(err)) != 0) {
         result(&t, "credentials", -EINVAL, err, NULL);
+        free(t.cmds);
         return 1;
     }
     struct api_opts o = {.server_url = cr.server_url,
@@ -446,6 +448,7 @@ int main(int argc, char **argv)
     cred_free(&cr);
     if (rc != 0) {
         result(&t, "new", rc, err, NULL);
+        free(t.cmds);
         return 1;
     }
     if (threads <= 1) {

@@ -314,9 +314,9 @@ static void test_broken(void)
     CHECK(second != NULL);
     if (second) {
         size_t head = (size_t)(second - fax_mixed);
-        char *one = malloc(n + 1);
-        memcpy(one, fax_mixed, head);
-        strcpy(one + head, "--Boundary_26_60046980_1537367834367--\n");
+        char *one = malloc(head + 64);
+        snprintf(one, head + 64, "%.*s--Boundary_26_60046980_1537367834367--\n", (int)head,
+                 fax_mixed);
         CHECK_INT(mp_parse(fax_type, one, strlen(one), &l), -EIO);
         free(one);
     }
