@@ -69,7 +69,12 @@ void api_free(struct api *a);
  */
 int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen);
 
-/* The account id of the session ("~" resolved), known after api_login. */
+/*
+ * The account id of the session ("~" resolved), known after api_login: the
+ * token answer names only the extension (owner_id), so api_login reads it
+ * from GET .../account/~/extension/~ (its account.id).  Before a successful
+ * api_login it is "~".  Set once; do not call concurrently with api_login.
+ */
 const char *api_account_id(const struct api *a);
 
 struct api_ext {
@@ -106,8 +111,11 @@ int api_list(struct api *a, const struct api_call *c, uint64_t ext_id, enum rec_
 
 /*
  * Fetch records by id (batch GET, at most 30 ids per request).  Records come
- * through cb; an id the server does not have (404 in the 207) is reported as
- * a partial record with availability REC_PURGED.
+ * through cb; an id the server does not have (404 in the 207, or the plain
+ * 404 that answers a single id) is reported as a partial record with
+ * availability REC_PURGED.  Both 207 forms are understood.  An id the answer
+ * does not mention at all, or another per-id error, fails the call (-EIO, or
+ * that item's errno) after the records that did come were delivered.
  */
 int api_get(struct api *a, const struct api_call *c, uint64_t ext_id, const uint64_t *ids,
             size_t n, api_rec_cb cb, void *ctx);
@@ -120,7 +128,8 @@ int api_get(struct api *a, const struct api_call *c, uint64_t ext_id, const uint
 int api_set_read(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_t msg_id,
                  enum rec_read rs, struct rec *out);
 
-/* Restore a Deleted message (PATCH availability Alive); updated record in *out. */
+/* Restore a Deleted message (PATCH availability Alive); updated record in *out.
+ * Retried like api_set_read (restoring twice is restoring once). */
 int api_restore(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_t msg_id,
                 struct rec *out);
 
@@ -131,7 +140,10 @@ int api_restore(struct api *a, const struct api_call *c, uint64_t ext_id, uint64
  * blindly: when its outcome is unknown (reset after sending, timeout, 5xx),
  * the message's state is read first and the DELETE is retried only if the
  * server did not act.  Returns 0 when the message reached the intended
- * state, or -errno.
+ * state, or -errno.  A purge (purge, or from DELETED) of a message the server
+ * no longer has (404) succeeds; moving to Deleted one that is gone is
+ * -ENOENT.  Each DELETE goes on a new connection, so libcurl never resends
+ * it by itself after finding a kept-alive connection dead.
  */
 int api_delete(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_t msg_id,
                bool purge, enum rec_avail from);
@@ -139,7 +151,7 @@ int api_delete(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_
 struct api_sync_result {
     char *token;             /* new syncToken (malloc'd; caller frees) */
     bool older_records_exist; /* syncInfo.olderRecordsExist */
-    int64_t sync_time_ms;    /* syncInfo.syncTime */
+    int64_t sync_time_ms;    /* syncInfo.syncTime (ms), 0 when absent or unparsable */
 };
 
 /*
@@ -148,7 +160,8 @@ struct api_sync_result {
  * else ISync with that token.  Records (full, or partial tombstones for
  * Deleted/Purged) come through cb.  Returns 0 and fills *res; -ESTALE when
  * the token is invalid or expired (400 MSG-333 or CMN-101): the caller falls
- * back to FSync; other -errno.
+ * back to FSync; other -errno.  The records are delivered only after the
+ * answer's syncInfo was found valid; an invalid record is logged and skipped.
  */
 int api_sync(struct api *a, const struct api_call *c, uint64_t ext_id, const char *token,
              int record_count, api_rec_cb cb, void *ctx, struct api_sync_result *res);
@@ -180,6 +193,12 @@ struct api_content_info {
  * when known.  On a retryable failure the sink has already seen bytes: the
  * retry starts over, so sinks must be resettable: the first call of each
  * attempt is preceded by sink(ctx, NULL, 0) meaning "start again".
+ * The bearer token is sent only to the server's own origin, media_url, a
+ * host in the server's parent domain over https (platform.X -> media.X), or,
+ * with a loopback server, a loopback host; any other uri is refused (-EIO).
+ * A 200 JSON answer carrying CMN-301 counts as a 429 for pacing (30 s
+ * penalty when no Retry-After).  On failure info->received says how many
+ * bytes the sink saw in the last attempt.
  * Returns 0 and fills *info, or -errno (-EIO for a failed check).
  */
 int api_fetch(struct api *a, const struct api_call *c, const struct api_content *req,
@@ -187,10 +206,10 @@ int api_fetch(struct api *a, const struct api_call *c, const struct api_content 
 
 /* Counters for logs and the benchmark. */
 struct api_stats {
-    uint64_t requests;      /* HTTP requests sent */
+    uint64_t requests;      /* HTTP requests sent (attempts that may have reached the server) */
     uint64_t retries;       /* of which retries */
     uint64_t rate_limited;  /* 429 answers */
-    uint64_t refreshes;     /* token refreshes */
+    uint64_t refreshes;     /* token refreshes (and JWT grants after the first) */
 };
 void api_get_stats(struct api *a, struct api_stats *out);
 
