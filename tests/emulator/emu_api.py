@@ -278,7 +278,7 @@ class App:
         exts = self.mailbox.exts
         base = "%s/restapi/v1.0/account/%s/extension" % (self.mailbox.server_url,
                                                          self.mailbox.account_id)
-        return json_response(200, self.paged(base, {}, exts, page, per_page,
+        return json_response(200, self.paged(base, [], exts, page, per_page,
                                              lambda x: self.ext_record(x)))
 
     def paged(self, base, params, items, page, per_page, render):
@@ -288,10 +288,8 @@ class App:
         chunk = items[start:start + per_page]
 
         def uri(p):
-            q = dict(params)
-            q["page"] = str(p)
-            q["perPage"] = str(per_page)
-            return base + "?" + urllib.parse.urlencode(q, doseq=True, safe=":")
+            q = list(params) + [("page", str(p)), ("perPage", str(per_page))]
+            return base + "?" + urllib.parse.urlencode(q, safe=":")
 
         paging = {"page": page, "totalPages": pages, "perPage": per_page, "totalElements": total}
         if chunk:
@@ -677,7 +675,10 @@ class App:
             if not decision.allowed:
                 self.counts.limited(group)
                 return self.rate_limited(decision)
-            resp = self.handle_token(req, revoke=route == "revoke")
+            try:
+                resp = self.handle_token(req, revoke=route == "revoke")
+            except ApiError as e:
+                resp = e.response()
             resp.headers += decision.headers()
             return resp
         try:

@@ -145,9 +145,12 @@ def test_token_endpoint_errors_have_oauth_shape(emu):
          "unsupported_grant_type", None),
         (emu.token_request({"grant_type": "refresh_token", "refresh_token": "nope"}),
          "invalid_grant", "OAU-213"),
+        (http_request(emu.server + "/restapi/oauth/token", "POST", b'{"grant_type": "x"}',
+                      {"Authorization": emu.basic(), "Content-Type": "application/json"}),
+         "invalid_request", None),
     ]
     for r, error, code in cases:
-        assert r.status == 400, r
+        assert r.status in (400, 415), r
         body = r.json()
         assert set(body) == {"error", "errors", "error_description"}
         assert body["error"] == error
@@ -325,6 +328,22 @@ def test_list_with_datefrom_pages_through_everything(emu, token):
     assert [str(x["id"]) for x in seen] == [str(x["id"]) for x in d["records"]]
     times = [(x["creationTime"], x["id"]) for x in seen]
     assert times == sorted(times, reverse=True), "newest first"
+
+
+def test_next_page_keeps_every_filter(emu, token):
+    url = emu.store("~", "?dateFrom=2000-01-01T00:00:00.000Z&perPage=3&messageType=SMS"
+                    "&messageType=Pager&availability=Alive&availability=Deleted&direction=Inbound")
+    got = []
+    while url:
+        d = emu.api("GET", url, token).json()
+        got += d["records"]
+        url = d["navigation"].get("nextPage", {}).get("uri")
+        if url:
+            assert url.count("messageType=") == 2 and url.count("availability=") == 2
+    assert len(got) > 3
+    assert {x["type"] for x in got} == {"SMS", "Pager"}
+    assert {x["direction"] for x in got} == {"Inbound"}
+    assert "Deleted" in {x["availability"] for x in got}
 
 
 def test_list_bad_parameters(emu, token):
@@ -947,6 +966,13 @@ def test_rate_limits_and_penalty(tmp_path):
         e.control("POST", "/control/config", {"rate_limits": None})
         for _ in range(6):
             assert e.api("GET", e.store(), tok).status == 200
+        cfg = e.control("POST", "/control/config", {"rate_limits": {"Medium": 1},
+                                                    "rate_window": 3})
+        assert cfg["penalty"] == 3, "without --penalty the penalty follows the window"
+        assert e.api("PUT", e.store("~", "/" + mid), tok, {"readStatus": "Read"}).status == 200
+        r = e.api("PUT", e.store("~", "/" + mid), tok, {"readStatus": "Read"})
+        assert r.status == 429 and r.header("Retry-After") == "3"
+        assert e.control("POST", "/control/config", {"rate_limits": "x"}, raw=True).status == 400
 
 
 # -------------------------------------------------------------------- faults
