@@ -25,9 +25,7 @@ import urllib.parse
 
 import emu_auth
 import emu_counts
-import emu_faults
 import emu_mailbox as mbx
-import emu_ratelimit
 import emu_sync
 from emu_http import (JSON_TYPE, REASONS, ApiError, BaseHandler, Response, bad_param,
                       dumps, error_body, json_response)
@@ -52,8 +50,13 @@ STATUS_FAULT_CODES = {400: ("CMN-101", "Parameter value is invalid"),
                       502: ("CMN-202", "Bad Gateway"),
                       503: ("CMN-203", "Service Temporary Unavailable"),
                       504: ("CMN-204", "Gateway Timeout")}
-_ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-                     r"(Z|[+-]\d{2}:?\d{2})?)?$")
+_ISO_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})"
+                     r"(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$")
+
+
+def is_id(s):
+    """ASCII digits only (str.isdigit() also takes other scripts' digits)."""
+    return bool(s) and s.isascii() and s.isdigit()
 
 
 def parse_iso(value, name):
@@ -80,7 +83,7 @@ def parse_iso(value, name):
 
 def parse_int(value, name, minimum=1):
     try:
-        if value is None or not re.fullmatch(r"[+-]?\d+", value.strip()):
+        if value is None or not re.fullmatch(r"[+-]?[0-9]+", value):
             raise ValueError
         n = int(value)
     except ValueError:
@@ -205,7 +208,7 @@ class App:
             return None
         if info.ext == "~":
             return self.mailbox.extension(owner)
-        if not info.ext.isdigit():
+        if not is_id(info.ext):
             raise not_found("extensionId")
         ext = self.mailbox.by_id.get(int(info.ext))
         if ext is None:
@@ -218,7 +221,7 @@ class App:
 
     def find(self, ext, mid):
         """Message index of id string mid in ext, or None."""
-        if not mid.isdigit():
+        if not is_id(mid):
             return None
         loc = self.mailbox.locate(int(mid))
         if loc is None or loc[0] is not ext:
@@ -342,7 +345,7 @@ class App:
             return None
         if any(not i for i in ids):
             raise bad_param("messageId")
-        if any(not i.isdigit() for i in ids):
+        if any(not is_id(i) for i in ids):
             raise bad_param("messageId")
         if len(ids) > MAX_BATCH:
             raise ApiError(400, "CMN-106", "Too many resources in a batch request: at most %d "
@@ -466,7 +469,7 @@ class App:
                 out = []
                 for x in data:
                     rid = str(x.get("resourceId", ""))
-                    if not rid.isdigit():
+                    if not is_id(rid):
                         raise bad_param("resourceId")
                     out.append((rid, x.get("body")))
                 return out
@@ -520,7 +523,7 @@ class App:
             if not isinstance(data, list) or not all(isinstance(x, (str, int)) for x in data):
                 raise bad_param("body")
             ids = [str(x) for x in data]
-            if not all(x.isdigit() for x in ids):
+            if not all(is_id(x) for x in ids):
                 raise bad_param("messageId")
             if len(ids) > MAX_BODY_DELETE:
                 raise ApiError(400, "CMN-106", "Too many resources in a batch request: at most "
@@ -615,7 +618,7 @@ class App:
         i = self.find(ext, info.msg)
         if i is None:
             raise not_found("messageId")
-        if ext.avail[i] == mbx.PURGED or not info.att.isdigit():
+        if ext.avail[i] == mbx.PURGED or not is_id(info.att):
             raise not_found("attachmentId")
         found = mb.attachment(ext, i, int(info.att))
         if found is None:
@@ -633,7 +636,7 @@ class App:
                 disp.lower(), info.att, ext_name)))
         rng = req.headers.get("Range")
         if rng:
-            m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", rng)
+            m = re.fullmatch(r"\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*", rng)
             if m and (m.group(1) or m.group(2)):
                 size = len(data)
                 a, b = m.group(1), m.group(2)
@@ -768,7 +771,7 @@ class ApiHandler(BaseHandler):
         msg_ids = []
         att = None
         if info.ids and route in ("get", "get_batch", "put", "patch", "delete"):
-            msg_ids = [i for i in info.ids if i.isdigit()]
+            msg_ids = [i for i in info.ids if is_id(i)]
         if info.msg is not None:
             msg_ids = [info.msg]
             if route == "content":

@@ -9,9 +9,9 @@ request is 400 {"error": "..."}, an unknown path or id 404 {"error": "..."}.
 
 import json
 
-import emu_faults
 import emu_mailbox as mbx
 import emu_ratelimit
+from emu_api import is_id
 from emu_http import BaseHandler, Response, dumps
 
 JSON = "application/json"
@@ -83,7 +83,7 @@ class ControlHandler(BaseHandler):
         if s == ["messages"] and m == "POST":
             return self.add_message(_object(req))
         if len(s) == 2 and s[0] == "messages":
-            loc = mb.locate(s[1]) if s[1].isdigit() else None
+            loc = mb.locate(s[1]) if is_id(s[1]) else None
             if loc is None:
                 raise ControlError(404, "no such message")
             ext, i = loc
@@ -92,8 +92,8 @@ class ControlHandler(BaseHandler):
             if m == "POST":
                 return self.change_message(ext, i, _object(req))
         if len(s) == 4 and s[0] == "messages" and s[2] == "content" and m == "GET":
-            loc = mb.locate(s[1]) if s[1].isdigit() else None
-            if loc is None or not s[3].isdigit():
+            loc = mb.locate(s[1]) if is_id(s[1]) else None
+            if loc is None or not is_id(s[3]):
                 raise ControlError(404, "no such message")
             found = mb.attachment(loc[0], loc[1], int(s[3]))
             if found is None:

@@ -15,6 +15,7 @@ import socket
 import struct
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -519,6 +520,9 @@ def test_single_get(emu, token, catalog):
     assert r.header("Content-Type").startswith("application/json")
     r = emu.api("GET", emu.store("~", "/111"), token)
     assert r.status == 404 and r.json()["errorCode"] == "CMN-102"
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in mid)  # "４００..." is not an id
+    r = emu.api("GET", emu.store("~", "/" + urllib.parse.quote(fullwidth)), token)
+    assert r.status == 400 and r.json()["errors"][0]["parameterName"] == "messageId"
     # a message of 102 is not found through 101's store
     other = catalog["102"]["tiff_fax"]
     assert emu.api("GET", emu.store("~", "/" + other), token).status == 404
