@@ -123,7 +123,7 @@ static char *default_cache_dir(void)
 
 int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *args)
 {
-    struct raw r = {.poll = 60, .timeout = 60, .max_downloads = 4, .probe_kib = 256, .o = o};
+    struct raw r = {.poll = 60, .timeout = 60, .max_downloads = 4, .probe_kib = 4096, .o = o};
     int rc = -1;
     memset(o, 0, sizeof *o);
     *args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
@@ -198,7 +198,7 @@ void fs_opts_help(const char *prog)
            "                             (default 60), then fails with EIO\n"
            "    max_downloads=N          content downloads at once (default 4)\n"
            "    probe_kib=N              a size probe asks for the first N KiB and keeps\n"
-           "                             the file when that is all of it (default 256)\n"
+           "                             the file when that is all of it (default 4096)\n"
            "    no_thumbnails            refuse downloads for thumbnailer processes\n"
            "\n"
            "FUSE options:\n",
