@@ -226,10 +226,6 @@ def big(tmp_path_factory):
     emu.stop()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "emulator deviation: navigation.nextPage is built with dict(params), which keeps only the "
-    "last of repeated parameters, so availability=Alive&availability=Deleted becomes "
-    "availability=Deleted on page 2 and later (emu_api.paged)"))
 def test_list_several_pages(big):
     ext = ext_id(big)
     want = {m["id"] for m in big.messages(ext)
