@@ -1,6 +1,6 @@
 """The emulator's own tests: every bullet of tests/emulator/README.md.
 
-Black-box: each test talks HTTP to a real rcemu subprocess (see conftest.py).
+Black-box: each test talks HTTP to a real rcemu subprocess (emu_harness.py, conftest.py).
 The shared `emu` fixture (2 extensions x 60 messages) is mutated only through
 messages the tests add themselves, so the generated specials stay as made.
 """
@@ -20,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from conftest import JWT_GRANT, MULTIPART_JSON, Emu, http_request
+from emu_harness import JWT_GRANT, MULTIPART_JSON, Emu, http_request
 
 ISO_SEC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$")
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
