@@ -204,13 +204,15 @@ int main(int argc, char **argv)
     log_info("unmounted; saving state");
 
 out:
+    /* Mailbox threads notify the kernel through the session: stop them
+     * (and save the state) before the session's fd goes away. */
+    sig_mb = NULL;
+    mb_free(fs.mb);
+    fs_notify_free(fs.notify);
     if (handlers)
         fuse_remove_signal_handlers(se);
     if (mounted)
         fuse_session_unmount(se);
-    sig_mb = NULL;
-    mb_free(fs.mb);
-    fs_notify_free(fs.notify);
     if (se)
         fuse_session_destroy(se);
     api_free(api);
