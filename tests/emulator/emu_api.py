@@ -434,7 +434,7 @@ class App:
         try:
             return json.loads(req.body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "CMN-103", "Cannot parse request body: invalid JSON")
+            raise ApiError(400, "CMN-103", "JSON can't be parsed.")
 
     def batch_bodies(self, req, ids):
         """[(id string, body)] for a batch PUT/PATCH; ids None for the '*' form."""
@@ -446,14 +446,14 @@ class App:
                 b"Content-Type: " + req.headers.get("Content-Type").encode("latin-1") +
                 b"\r\n\r\n" + req.body)
             if not msg.is_multipart():
-                raise ApiError(400, "CMN-103", "Cannot parse request body: bad multipart")
+                raise ApiError(400, "CMN-103", "JSON can't be parsed.")
             bodies = []
             for part in msg.iter_parts():
                 payload = part.get_payload(decode=True) or b""
                 try:
                     bodies.append(json.loads(payload.decode("utf-8")))
                 except (ValueError, UnicodeDecodeError):
-                    raise ApiError(400, "CMN-103", "Cannot parse request body: invalid JSON part")
+                    raise ApiError(400, "CMN-103", "JSON can't be parsed.")
             if len(bodies) != len(ids):
                 raise bad_param("body", "The number of body parts [%d] does not match the number "
                                 "of ids [%d]" % (len(bodies), len(ids)))
@@ -488,6 +488,10 @@ class App:
     def handle_update(self, req, info, ext, method):
         ids = self.parse_ids(info)
         if ids is not None and len(ids) == 1:
+            ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype != "application/json":
+                raise ApiError(415, "CMN-415", "Unsupported Media Type: the body must be "
+                               "application/json")
             i = self.find(ext, ids[0])
             body = self.parse_json_body(req)
             if i is None:

@@ -602,6 +602,9 @@ def test_put_and_patch_read_status(emu, token):
     assert r.status == 400 and r.json()["errorCode"] == "CMN-103"
     r = emu.api("PUT", emu.store("~", "/111"), token, {"readStatus": "Read"})
     assert r.status == 404
+    r = emu.api("PUT", emu.store("~", "/" + mid), token, b'{"readStatus": "Read"}',
+                {"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 415, "libcurl's default POSTFIELDS type is refused"
 
 
 def test_batch_put_multipart_mixed_and_json(emu, token):
