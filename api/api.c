@@ -129,6 +129,18 @@ int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen
     return 0;
 }
 
+void api_shutdown(struct api *a)
+{
+    if (!a)
+        return;
+    http_shutdown(a->http);
+    pace_shutdown(a->pace);
+    pthread_mutex_lock(&a->dl_lock);
+    pthread_cond_broadcast(&a->dl_cond);
+    pthread_mutex_unlock(&a->dl_lock);
+    auth_wake(a->auth);
+}
+
 void api_free(struct api *a)
 {
     if (!a)

@@ -62,6 +62,15 @@ int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen
 void api_free(struct api *a);
 
 /*
+ * Make every call in progress return -EIO at once (transfers are aborted,
+ * waits for pacing, download slots, backoff or a token end) and every later
+ * call fail the same way.  For unmounting: background work must not hold the
+ * daemon (and its cache lock) until its deadline.  Irreversible; safe from
+ * any thread; NULL-safe.
+ */
+void api_shutdown(struct api *a);
+
+/*
  * Log in with the JWT grant.  Returns 0; -EACCES when the server refuses the
  * credentials; -EHOSTUNREACH when it cannot be reached; -EIO otherwise.
  * err gets one line for the user (never a secret).  Later calls refresh or

@@ -88,6 +88,13 @@ static char *base64(const char *s)
     return out;
 }
 
+void auth_wake(struct auth *a)
+{
+    pthread_mutex_lock(&a->lock);
+    pthread_cond_broadcast(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+}
+
 struct auth *auth_new(struct exec *e, const char *server, const char *client_id,
                       const char *client_secret, const char *jwt)
 {
@@ -296,7 +303,7 @@ static int wait_idle(struct auth *a, int64_t deadline)
     while (a->busy) {
         int64_t left = deadline - isotime_mono_ms();
         struct timespec ts;
-        if (left <= 0)
+        if (left <= 0 || http_stopping(a->exec->http))
             return -EIO;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += left / 1000;

@@ -25,6 +25,10 @@
 struct auth;
 
 /* A session for these credentials (copied); server is the base URL. */
+/* Wake threads waiting for a token refresh (they re-check the transport's
+ * stop flag: used by api_shutdown). */
+void auth_wake(struct auth *a);
+
 struct auth *auth_new(struct exec *e, const char *server, const char *client_id,
                       const char *client_secret, const char *jwt);
 

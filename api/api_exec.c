@@ -182,10 +182,14 @@ int exec_run(struct exec *e, int64_t deadline_ms, enum api_prio prio, const stru
             return rc;
         wait = attempt >= 10 ? BACKOFF_CAP_MS : (int64_t)BACKOFF_BASE_MS << attempt;
         wait = jitter(e, wait > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : wait);
-        if (isotime_mono_ms() + wait >= deadline_ms)
+        if (isotime_mono_ms() + wait >= deadline_ms || http_stopping(e->http))
             return rc;
         log_debug("%s: attempt %d failed (%s), retrying in %lld ms", rq->http.method, attempt + 1,
                   h->cc != CURLE_OK ? h->cc_msg : "bad answer", (long long)wait);
-        sleep_ms(wait);
+        /* In slices, so a shutdown is not kept waiting by a long backoff. */
+        for (int64_t slept = 0; slept < wait && !http_stopping(e->http); slept += 100)
+            sleep_ms(wait - slept < 100 ? wait - slept : 100);
+        if (http_stopping(e->http))
+            return rc;
     }
 }

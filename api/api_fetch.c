@@ -29,7 +29,7 @@ static int slot_acquire(struct api *a, enum api_prio prio, int64_t deadline)
            (prio == API_PRIO_BACKGROUND && a->dl_user_waiting > 0)) {
         int64_t left = deadline - isotime_mono_ms();
         struct timespec ts;
-        if (left <= 0) {
+        if (left <= 0 || http_stopping(a->http)) {
             rc = -EIO;
             break;
         }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct http {
     pthread_mutex_t pool_lock;                        /* guards pool and npool */
     CURL *pool[HTTP_POOL_MAX];                        /* idle easy handles */
     int npool;                                        /* how many */
+    _Atomic int stopping;                             /* http_shutdown was called */
 };
 
 /* State of one transfer, seen by the callbacks. */
@@ -390,6 +392,23 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *name, con
     return n;
 }
 
+void http_shutdown(struct http *h)
+{
+    atomic_store(&h->stopping, 1);
+}
+
+bool http_stopping(struct http *h)
+{
+    return atomic_load(&h->stopping) != 0;
+}
+
+/* libcurl asks this during transfers: a non-zero answer aborts them. */
+static int xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                    curl_off_t ulnow)
+{
+    return http_stopping(p) ? 1 : 0;
+}
+
 static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfer *x,
                   struct curl_slist *hdrs, int64_t left_ms, char *errbuf)
 {
@@ -409,6 +428,9 @@ static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfe
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "rcfs/" RCFS_VERSION);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -446,8 +468,8 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
 
     http_resp_free(rs);
     http_resp_init(rs);
-    if (left <= 0) {
-        rs->cc = CURLE_OPERATION_TIMEDOUT;
+    if (left <= 0 || http_stopping(h)) {
+        rs->cc = http_stopping(h) ? CURLE_ABORTED_BY_CALLBACK : CURLE_OPERATION_TIMEDOUT;
         return -EIO;
     }
     if (rq->sink) {

@@ -79,6 +79,13 @@ struct http_resp {
 /* Create the transport (initialises libcurl once per process). */
 struct http *http_new(void);
 
+/* Abort every transfer in progress and refuse new ones (-EIO): the client
+ * is shutting down.  Irreversible; safe from any thread. */
+void http_shutdown(struct http *h);
+
+/* True once http_shutdown was called. */
+bool http_stopping(struct http *h);
+
 /* Close every connection and free.  NULL-safe. */
 void http_free(struct http *h);
 

@@ -38,6 +38,7 @@ struct pace {
     void *clock_ctx;                 /* its argument */
     uint64_t seq;                    /* next ticket number */
     struct pace_grp g[PACE_NGROUPS]; /* the groups */
+    bool stopping;                   /* pace_shutdown: every wait fails at once */
 };
 
 static int64_t default_clock(void *ctx)
@@ -218,6 +219,14 @@ static void wait_until(struct pace *p, int64_t until)
     pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 }
 
+void pace_shutdown(struct pace *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
 int pace_acquire(struct pace *p, enum pace_group grp, enum api_prio prio, int64_t deadline_ms)
 {
     struct pace_ticket t;
@@ -230,7 +239,7 @@ int pace_acquire(struct pace *p, enum pace_group grp, enum api_prio prio, int64_
         if (w == 0)
             break;
         now = p->clock(p->clock_ctx);
-        if (now >= deadline_ms || p->g[grp].blocked_until > deadline_ms) {
+        if (now >= deadline_ms || p->g[grp].blocked_until > deadline_ms || p->stopping) {
             unlink_ticket(&p->g[grp], &t);
             rc = -ETIMEDOUT;
             break;

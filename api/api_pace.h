@@ -92,6 +92,10 @@ void pace_dequeue(struct pace *p, struct pace_ticket *t);
  */
 int pace_acquire(struct pace *p, enum pace_group g, enum api_prio prio, int64_t deadline_ms);
 
+/* Wake every waiter and make pace_acquire fail at once from now on (the
+ * client is shutting down). */
+void pace_shutdown(struct pace *p);
+
 /* An admitted request of group g ended; r says what its answer taught. */
 void pace_release(struct pace *p, enum pace_group g, const struct pace_report *r);
 

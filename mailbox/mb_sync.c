@@ -284,6 +284,8 @@ void mb_stop_threads(struct mb *m)
     m->stop = true;
     pthread_cond_broadcast(&m->wake_cond);
     pthread_mutex_unlock(&m->wake_lock);
+    /* A listing or sync in progress may be waiting on the server: end it now. */
+    api_shutdown(m->o.api);
     pthread_join(m->thread, NULL);
     m->thread_started = false;
 }

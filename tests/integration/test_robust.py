@@ -271,3 +271,19 @@ def test_security_basics(emu, mount):
         cmdline = f.read().decode()
     for secret in emu.secrets():
         assert secret not in cmdline
+
+
+def test_unmount_is_not_held_by_background_work(make_emu, make_mount):
+    # Two list requests a minute: the background listing of ten folders
+    # waits on the pacer for minutes.  Unmounting must end it at once and
+    # free the cache folder for the next mount.
+    emu = make_emu(messages=60, extensions=2,
+                   extra_args=["--rate-limits", '{"Light": 2, "Medium": 40, "Auth": 5}',
+                               "--rate-window", "60"])
+    m = make_mount(emu, opts={"timeout": "120"}).start()
+    time.sleep(1.0)
+    assert m.stop(timeout=20) == 0
+    # The cache folder is free again: a second mount starts.
+    m.opts["timeout"] = "5"
+    m.start()
+    assert os.listdir(m.path)
