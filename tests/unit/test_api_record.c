@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -980,6 +981,63 @@ static void test_text_framing(void)
     CHECK_STR(err, "");
 }
 
+static void test_text_too_long(void)
+{
+    /* 5 MiB of blanks around a valid record: refused before json-c sees it */
+    size_t n = 5u << 20;
+    char *s = mem_alloc(n);
+    memset(s, ' ', n);
+    memcpy(s, BASE, strlen(BASE));
+    struct rec r;
+    char err[256];
+    CHECK_INT(rec_from_text(s, n, false, &r, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "longer") != NULL);
+    CHECK_INT(rec_from_text(s, 1u << 20, false, &r, err, sizeof(err)), 0);
+    rec_free(&r);
+    free(s);
+}
+
+/* Several threads parsing at once agree with one thread (no shared state). */
+static const char *const thread_inputs[] = {FAX_OUT, FAX_IN, VOICEMAIL, SMS_CONV, MMS, PAGER_SEED};
+
+static void *parse_many(void *arg)
+{
+    char **want = arg;
+    for (int round = 0; round < 200; round++) {
+        for (size_t i = 0; i < 6; i++) {
+            struct rec r;
+            char err[256];
+            if (parse(thread_inputs[i], false, &r, err) != 0 || strcmp(r.json, want[i]) != 0)
+                return (void *)1;
+            rec_free(&r);
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    char *want[6];
+    for (size_t i = 0; i < 6; i++) {
+        struct rec r;
+        char err[256];
+        CHECK_INT(parse(thread_inputs[i], false, &r, err), 0);
+        want[i] = r.json;
+        r.json = NULL;
+        rec_free(&r);
+    }
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(pthread_create(&t[i], NULL, parse_many, want), 0);
+    for (int i = 0; i < 4; i++) {
+        void *res = (void *)1;
+        pthread_join(t[i], &res);
+        CHECK(res == NULL);
+    }
+    for (size_t i = 0; i < 6; i++)
+        free(want[i]);
+}
+
 /* Server text in an error message is short and cannot forge log lines. */
 static void test_error_quoting(void)
 {
@@ -1021,6 +1079,8 @@ int main(void)
     RUN(test_meta_json_form);
     RUN(test_tombstones);
     RUN(test_text_framing);
+    RUN(test_text_too_long);
+    RUN(test_threads);
     RUN(test_error_quoting);
     return CHECK_DONE();
 }
