@@ -194,8 +194,14 @@ int main(int argc, char **argv)
     if (o.singlethread) {
         rc = fuse_session_loop(se);
     } else {
+        /* Every request that waits for the server holds a worker thread,
+         * and the kernel hands out queued requests in arrival order.  With
+         * few threads, 200 thumbnailer lookups would occupy them all and a
+         * person's `cat` would wait behind them in the kernel, before the
+         * USER-first pacing could even see it.  Idle threads are reaped
+         * (idle_threads), so the cap costs nothing until it is needed. */
         struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-        fuse_loop_cfg_set_max_threads(cfg, 32);
+        fuse_loop_cfg_set_max_threads(cfg, 256);
         fuse_loop_cfg_set_idle_threads(cfg, 8);
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
