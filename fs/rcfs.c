@@ -206,7 +206,10 @@ int main(int argc, char **argv)
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
-    ret = rc == 0 ? 0 : 1;
+    /* libfuse ends the loop with the signal's number after SIGTERM, SIGINT
+     * or SIGHUP: that is a requested, clean stop (systemctl stop, ^C), and
+     * a service manager must not record it as a failure. */
+    ret = (rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP) ? 0 : 1;
     log_info("unmounted; saving state");
 
 out:
