@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,13 +113,20 @@ static char *absolute(const char *path)
     return mem_printf("%s/%s", cwd, path);
 }
 
+/* An fstab mount with setuid=USER reaches rcfs through mount.fuse3 with
+ * HOME empty (and early boot may have none): then the passwd entry says
+ * where home is.  /tmp is the last resort only (shared by everyone). */
 static char *default_cache_dir(void)
 {
     const char *x = getenv("XDG_CACHE_HOME");
     if (x && x[0] == '/')
         return mem_printf("%s/rcfs", x);
     const char *h = getenv("HOME");
-    return mem_printf("%s/.cache/rcfs", h && h[0] ? h : "/tmp");
+    if (!h || h[0] != '/') {
+        struct passwd *pw = getpwuid(getuid());
+        h = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : "/tmp";
+    }
+    return mem_printf("%s/.cache/rcfs", h);
 }
 
 int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *args)
