@@ -83,6 +83,7 @@ class Auth:
         self.access = {}     # token -> [session, expires_at]
         self.refresh = {}    # token -> [session, expires_at]
         self.used_refresh = {}  # token -> time used (for the "revoked" answer)
+        self.issued = []        # every access and refresh token issued (control API)
         self.sessions = {}
 
     # ----------------------------------------------------------- token endpoint
@@ -109,6 +110,7 @@ class Auth:
             self.refresh.pop(session.refresh, None)
         session.access = access
         session.refresh = refresh
+        self.issued += [access, refresh]
         self.access[access] = [session, now + self.token_lifetime]
         self.refresh[refresh] = [session, now + self.refresh_lifetime]
         return {

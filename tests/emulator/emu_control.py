@@ -104,6 +104,9 @@ class ControlHandler(BaseHandler):
             if ext is None:
                 raise ControlError(404, "no such extension")
             return self.ok(mb.all_messages(ext))
+        if s == ["tokens"] and m == "GET":
+            with app.auth.lock:
+                return self.ok({"issued": list(app.auth.issued)})
         if s == ["tokens", "expire"] and m == "POST":
             app.auth.expire_all()
             return self.ok({"expired": True})

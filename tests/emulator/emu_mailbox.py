@@ -196,13 +196,14 @@ class Extension:
 class Mailbox:
     """The account: extensions and their messages.  Thread-safe."""
 
-    def __init__(self, seed=1, extensions=3, messages=200, now_ms=None):
+    def __init__(self, seed=1, extensions=3, messages=200, now_ms=None, anchor_ms=None):
         self.seed = int(seed)
         self.lock = threading.RLock()
         self.start_ms = int(now_ms if now_ms is not None else time.time() * 1000)
-        # Generated times hang off the start of the hour, so a restart within
-        # the hour serves the same mailbox; "recent" ones end 5 minutes before it.
-        self.anchor_ms = self.start_ms - self.start_ms % 3_600_000
+        # Generated times hang off the start of the hour (or a given anchor), so
+        # a restart serves the same mailbox; "recent" ones end 5 minutes before it.
+        self.anchor_ms = (int(anchor_ms) if anchor_ms is not None
+                          else self.start_ms - self.start_ms % 3_600_000)
         self.account_id = ACCOUNT_ID
         self.server_url = "http://127.0.0.1"
         self.media_url = "http://127.0.0.1"

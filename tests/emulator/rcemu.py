@@ -43,6 +43,12 @@ def parse_args(argv):
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--media-port", type=int, default=0)
     p.add_argument("--control-port", type=int, default=0)
+    p.add_argument("--credentials", default=None,
+                   help="JSON file with client_id, client_secret, jwt: used when it exists, "
+                        "else written (0600), so a restarted emulator accepts the same ones")
+    p.add_argument("--anchor-ms", type=int, default=None,
+                   help="the time generated messages hang off (default: the start of the "
+                        "current hour); pass the same value to restart with the same mailbox")
     args = p.parse_args(argv)
     if args.extensions < 1:
         p.error("--extensions must be at least 1")
@@ -87,11 +93,27 @@ def write_ready(path, info):
         raise
 
 
+def load_or_save_credentials(path, auth):
+    """Reuse the credentials in path, or write this run's there (mode 0600)."""
+    try:
+        with open(path) as f:
+            c = json.load(f)
+        auth.client_id, auth.client_secret, auth.jwt = c["client_id"], c["client_secret"], c["jwt"]
+    except FileNotFoundError:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"client_id": auth.client_id, "client_secret": auth.client_secret,
+                       "jwt": auth.jwt}, f)
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    mailbox = emu_mailbox.Mailbox(args.seed, args.extensions, args.messages)
+    mailbox = emu_mailbox.Mailbox(args.seed, args.extensions, args.messages,
+                                  anchor_ms=args.anchor_ms)
     owner = mailbox.exts[0]
     auth = emu_auth.Auth(owner.id, args.token_lifetime, args.refresh_lifetime)
+    if args.credentials:
+        load_or_save_credentials(args.credentials, auth)
     limiter = emu_ratelimit.RateLimiter(args.limits, args.rate_window, args.penalty)
     faults = emu_faults.Faults(args.fault_settings)
     app = emu_api.App(mailbox, auth, limiter, faults, args.extension_list_forbidden)

@@ -179,3 +179,45 @@ def test_corrupted_state_is_rebuilt(make_emu, make_mount):
         for n in os.listdir(os.path.join(t, f)):
             rec = json.load(open(os.path.join(t, f, n, "meta.json")))
             assert rec == emu.truth(mid_of(n))["record"]
+
+
+def test_offline_mount_then_reconnect(make_emu, make_mount):
+    emu = make_emu(extensions=1)
+    m = make_mount(emu, opts={"poll": "1", "timeout": "5"}).start()
+    t = top(m, emu)
+    settle(m, emu)
+    fax = os.path.join(t, "Fax")
+    faxes = sorted(os.listdir(fax))
+    cached = os.path.join(fax, faxes[0])
+    cached_files = {f: open(os.path.join(cached, f), "rb").read() for f in os.listdir(cached)}
+    uncached = os.path.join(fax, faxes[-1])
+    rec = emu.truth(mid_of(faxes[-1]))["record"]
+    uncached_file = os.path.join(uncached, names.attachment_names(rec)[0])
+    m.stop()
+    ports = emu.ports()
+    emu.stop()
+
+    # The server is gone: rcfs mounts from its persisted state.
+    m.start()
+    assert "offline" in m.log()
+    assert sorted(os.listdir(fax)) == faxes
+    for f, data in cached_files.items():
+        assert open(os.path.join(cached, f), "rb").read() == data
+    with pytest.raises(OSError) as e:
+        open(uncached_file, "rb").read()
+    assert e.value.errno == 5
+    # Changes are refused and change nothing.
+    with pytest.raises(OSError) as e:
+        os.setxattr(cached, "user.rc.readStatus", b"Unread"
+                    if os.getxattr(cached, "user.rc.readStatus") == b"Read" else b"Read")
+    assert e.value.errno == 5
+    r = subprocess.run(["rm", "-r", uncached], capture_output=True, text=True)
+    assert r.returncode != 0 and "Input/output error" in r.stderr
+    assert faxes[-1] in os.listdir(fax)
+
+    # The server comes back: polling resumes and the tree catches up.
+    emu.start(ports=ports)
+    new = emu.add_message(emu.extensions()[0]["id"], "Fax")
+    name = names.message_folder(new)
+    assert wait_for(lambda: name in os.listdir(fax), timeout=40)
+    assert open(uncached_file, "rb").read() == emu.content(rec["id"], rec["attachments"][0]["id"])

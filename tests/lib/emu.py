@@ -27,8 +27,13 @@ class Emulator:
         self.workdir = workdir or tempfile.mkdtemp(prefix="rcemu-")
         self.ready_path = os.path.join(self.workdir, "rcemu-ready.json")
         self.log_path = log_path or os.path.join(self.workdir, "rcemu.log")
+        # Fixed credentials and time anchor: a restarted emulator (start()
+        # after stop()) serves the same mailbox to the same client.
+        now_ms = int(time.time() * 1000)
         self.args = ["--ready-file", self.ready_path, "--seed", str(seed),
-                     "--messages", str(messages), "--extensions", str(extensions)]
+                     "--messages", str(messages), "--extensions", str(extensions),
+                     "--credentials", os.path.join(self.workdir, "rcemu-credentials.json"),
+                     "--anchor-ms", str(now_ms - now_ms % 3600000)]
         self.args += list(extra_args)
         self.proc = None
         self.info = None
@@ -164,6 +169,10 @@ class Emulator:
 
     def messages(self, ext):
         return self._call("GET", "/control/extensions/%s/messages" % ext)
+
+    def issued_tokens(self):
+        """Every access and refresh token the emulator has issued."""
+        return self._call("GET", "/control/tokens")["issued"]
 
     def expire_tokens(self):
         return self._call("POST", "/control/tokens/expire", {})
