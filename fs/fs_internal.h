@@ -25,6 +25,10 @@ struct fs {
     double timeout;            /* entry/attr timeout for what rcfs invalidates itself */
     bool no_thumbnails;        /* refuse downloads for known thumbnailers */
     int call_timeout_s;        /* bound of one system call's server work */
+    bool no_open;              /* the kernel does zero-message opens (set at init) */
+    bool no_opendir;           /* and zero-message opendirs */
+    struct fs_fcache *fcache;  /* open attachments for handle-less reads (fs_file.c) */
+    struct fs_dcache *dcache;  /* listings for handle-less readdir (fs_dir.c) */
 };
 
 /* The handler table (fs_ops.c). */
@@ -56,6 +60,25 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
                  size_t size, int flags);
 void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
+/* Directories (fs_dir.c). */
+struct fs_dcache *fs_dcache_new(void);
+void fs_dcache_free(struct fs_dcache *c);
+void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info *fi);
+void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi);
+void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* Files (fs_file.c). */
+struct fs_fcache *fs_fcache_new(void);
+void fs_fcache_free(struct fs *fs);
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+              struct fuse_file_info *fi);
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
 /* Changing handlers (fs_write.c). */
 void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
@@ -63,6 +86,11 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
                const char *newname, unsigned int flags);
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                 struct fuse_file_info *fi);
+
+/* Bracket a handler that changes the mailbox: its kernel invalidations are
+ * sent before it replies (fs_ops.c). */
+void fs_change_begin(void);
+void fs_change_end(void);
 
 /* Mailbox change hooks that notify the kernel (fs_ops.c). */
 struct mb_events fs_events(struct fs *fs);

@@ -12,9 +12,10 @@
 #include "util/mem.h"
 
 struct item {
-    uint64_t parent;
+    uint64_t parent;   /* directory (entry) or inode (inode invalidation) */
+    bool inode;        /* an inode invalidation, not an entry */
     struct item *next;
-    char name[]; /* NUL-terminated */
+    char name[];       /* NUL-terminated entry name ("" for an inode) */
 };
 
 struct fs_notify {
@@ -52,9 +53,12 @@ static void *notify_main(void *arg)
             n->tail = NULL;
         n->busy = true;
         pthread_mutex_unlock(&n->lock);
-        int rc = fuse_lowlevel_notify_inval_entry(n->se, it->parent, it->name, strlen(it->name));
+        int rc = it->inode ? fuse_lowlevel_notify_inval_inode(n->se, it->parent, 0, 0)
+                           : fuse_lowlevel_notify_inval_entry(n->se, it->parent, it->name,
+                                                              strlen(it->name));
         if (rc < 0 && rc != -ENOENT)
-            log_debug("inval_entry %s: %s", it->name, strerror(-rc));
+            log_debug("inval_%s %s: %s", it->inode ? "inode" : "entry", it->name,
+                      strerror(-rc));
         free(it);
         pthread_mutex_lock(&n->lock);
         n->busy = false;
@@ -84,13 +88,12 @@ void fs_notify_inode(struct fs_notify *n, uint64_t ino)
         log_debug("inval_inode %llx: %s", (unsigned long long)ino, strerror(-rc));
 }
 
-void fs_notify_entry(struct fs_notify *n, uint64_t parent, const char *name)
+static void enqueue(struct fs_notify *n, uint64_t parent, bool inode, const char *name)
 {
-    if (!n || !n->started || !name)
-        return;
     size_t l = strlen(name) + 1;
     struct item *it = mem_alloc(sizeof *it + l);
     it->parent = parent;
+    it->inode = inode;
     it->next = NULL;
     memcpy(it->name, name, l);
     pthread_mutex_lock(&n->lock);
@@ -101,6 +104,20 @@ void fs_notify_entry(struct fs_notify *n, uint64_t parent, const char *name)
     n->tail = it;
     pthread_cond_signal(&n->cond);
     pthread_mutex_unlock(&n->lock);
+}
+
+void fs_notify_entry(struct fs_notify *n, uint64_t parent, const char *name)
+{
+    if (!n || !n->started || !name)
+        return;
+    enqueue(n, parent, false, name);
+}
+
+void fs_notify_inode_async(struct fs_notify *n, uint64_t ino)
+{
+    if (!n || !n->started)
+        return;
+    enqueue(n, ino, true, "");
 }
 
 void fs_notify_flush(struct fs_notify *n)

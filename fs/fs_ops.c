@@ -340,283 +340,6 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_attr(req, &st, fs->timeout);
 }
 
-/* ---- directories -------------------------------------------------------------------- */
-
-struct dent {
-    const char *name;
-    struct fs_node node;
-};
-
-struct dirh {
-    uint32_t n;
-    struct dent *e;
-    struct mb_listing listing; /* owns the name pointers' array when used */
-};
-
-static void dir_add(struct dirh *d, uint32_t *cap, const char *name, struct fs_node node)
-{
-    if (d->n == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        d->e = mem_reallocarray(d->e, *cap, sizeof *d->e);
-    }
-    d->e[d->n++] = (struct dent){.name = name, .node = node};
-}
-
-static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    struct fs *fs = fs_of(req);
-    struct fs_node n;
-    struct dirh *d = mem_calloc(1, sizeof *d);
-    uint32_t cap = 0;
-    int rc = 0;
-
-    if (!fs_ino_parse(ino, &n)) {
-        free(d);
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
-    struct fs_node self = n;
-    dir_add(d, &cap, ".", self);
-    dir_add(d, &cap, "..", (struct fs_node){.kind = FS_ROOT}); /* ino of ".." is not used */
-    switch (n.kind) {
-    case FS_ROOT:
-        for (uint32_t i = 0; i < mb_ext_count(fs->mb); i++)
-            dir_add(d, &cap, mb_ext_name(fs->mb, i), (struct fs_node){.kind = FS_EXT, .ext = i});
-        break;
-    case FS_EXT:
-        for (int f = 0; f < MB_FOLDER_COUNT; f++)
-            dir_add(d, &cap, mb_folder_name(f),
-                    (struct fs_node){.kind = FS_FOLDER, .ext = n.ext, .folder = f});
-        break;
-    case FS_FOLDER: {
-        struct api_call c = fs_call(fs, req);
-        rc = mb_folder_list(fs->mb, &c, n.ext, n.folder, &d->listing);
-        if (rc < 0)
-            break;
-        for (uint32_t i = 0; i < d->listing.n; i++) {
-            struct fs_node x;
-            if (n.folder == MB_FOLDER_CONVERSATIONS)
-                x = (struct fs_node){.kind = FS_CONV, .conv = d->listing.ids[i]};
-            else
-                x = (struct fs_node){.kind = FS_MSG, .slot = d->listing.ids[i],
-                                     .view = n.folder == MB_FOLDER_DELETED, .sub = FS_SUB_DIR};
-            dir_add(d, &cap, d->listing.names[i], x);
-        }
-        break;
-    }
-    case FS_CONV:
-        rc = mb_conv_list(fs->mb, n.conv, &d->listing);
-        for (uint32_t i = 0; rc == 0 && i < d->listing.n; i++)
-            dir_add(d, &cap, d->listing.names[i],
-                    (struct fs_node){.kind = FS_LINK, .slot = d->listing.ids[i]});
-        break;
-    case FS_MSG: {
-        struct mb_msg_info info;
-        if (n.sub != FS_SUB_DIR) {
-            rc = -ENOTDIR;
-            break;
-        }
-        rc = mb_msg_info(fs->mb, n.slot, &info);
-        if (rc < 0)
-            break;
-        struct fs_node x = {.kind = FS_MSG, .slot = n.slot, .view = n.view, .sub = FS_SUB_META};
-        dir_add(d, &cap, MBNAME_META, x);
-        for (uint32_t k = 0; k < info.n_att; k++) {
-            x.sub = FS_SUB_ATT0 + (int)k;
-            dir_add(d, &cap, info.att[k].name, x);
-        }
-        break;
-    }
-    default:
-        rc = -ENOTDIR;
-    }
-    if (rc < 0) {
-        mb_listing_free(&d->listing);
-        free(d->e);
-        free(d);
-        fs_reply_err(req, rc);
-        return;
-    }
-    fi->fh = (uint64_t)(uintptr_t)d;
-    /* Keep readdir results in the kernel; rcfs invalidates them on change. */
-    fi->cache_readdir = 1;
-    fi->keep_cache = 1;
-    fuse_reply_open(req, fi);
-}
-
-static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                           struct fuse_file_info *fi, bool plus)
-{
-    struct fs *fs = fs_of(req);
-    struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-    char *buf = mem_alloc(size);
-    size_t used = 0;
-
-    for (uint32_t i = (uint32_t)off; i < d->n; i++) {
-        struct dent *de = &d->e[i];
-        size_t need;
-        if (!plus || i < 2) {
-            struct stat st = {0};
-            st.st_ino = i < 2 ? ino : fs_ino_make(&de->node);
-            st.st_mode = de->node.kind == FS_LINK ? S_IFLNK
-                         : (de->node.kind == FS_MSG && de->node.sub != FS_SUB_DIR) ? S_IFREG
-                                                                                   : S_IFDIR;
-            if (plus) {
-                struct fuse_entry_param e = {.attr = st};
-                need = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
-                                              (off_t)i + 1);
-            } else {
-                need = fuse_add_direntry(req, buf + used, size - used, de->name, &st,
-                                         (off_t)i + 1);
-            }
-        } else {
-            struct fuse_entry_param e = {0};
-            struct mb_msg_info info;
-            int rc = 0;
-            if (de->node.kind == FS_MSG || de->node.kind == FS_LINK)
-                rc = mb_msg_info(fs->mb, de->node.slot, &info);
-            if (rc == 0)
-                rc = fs_fill_attr(fs, &de->node, &info, &e.attr);
-            if (rc == 0) {
-                e.ino = fs_ino_make(&de->node);
-                e.generation =
-                    (de->node.kind == FS_MSG || de->node.kind == FS_LINK) ? info.gen : 0;
-                e.attr_timeout = fs->timeout;
-                e.entry_timeout = fs->timeout;
-            } else {
-                /* Size not known yet (or gone): name only; a lookup will learn it. */
-                e.attr.st_ino = fs_ino_make(&de->node);
-                e.attr.st_mode = S_IFREG;
-            }
-            need = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
-                                          (off_t)i + 1);
-        }
-        if (need > size - used)
-            break;
-        used += need;
-    }
-    fuse_reply_buf(req, buf, used);
-    free(buf);
-}
-
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                       struct fuse_file_info *fi)
-{
-    readdir_common(req, ino, size, off, fi, false);
-}
-
-static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                           struct fuse_file_info *fi)
-{
-    readdir_common(req, ino, size, off, fi, true);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-    if (d) {
-        mb_listing_free(&d->listing);
-        free(d->e);
-        free(d);
-    }
-    fuse_reply_err(req, 0);
-}
-
-/* ---- files ---------------------------------------------------------------------------- */
-
-struct fileh {
-    struct mb_open_att att; /* attachment: fd or memory */
-    char *meta;             /* meta.json bytes */
-    size_t meta_len;
-};
-
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    struct fs *fs = fs_of(req);
-    struct fs_node n;
-    if (!fs_ino_parse(ino, &n) || n.kind != FS_MSG) {
-        fuse_reply_err(req, fs_ino_parse(ino, &n) ? EISDIR : ENOENT);
-        return;
-    }
-    if (n.sub == FS_SUB_DIR) {
-        fuse_reply_err(req, EISDIR);
-        return;
-    }
-    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-        fuse_reply_err(req, EACCES);
-        return;
-    }
-    struct fileh *h = mem_calloc(1, sizeof *h);
-    h->att.fd = -1;
-    struct api_call c = fs_call(fs, req);
-    int rc;
-    if (n.sub == FS_SUB_META) {
-        rc = mb_meta_read(fs->mb, &c, n.slot, &h->meta, &h->meta_len);
-    } else {
-        if (fs->no_thumbnails && c.prio == API_PRIO_BACKGROUND) {
-            /* Serve thumbnailers only what is cached: they record a failed
-             * thumbnail and stop asking, instead of draining the rate limit. */
-            rc = mb_att_open_cached(fs->mb, n.slot, (uint32_t)(n.sub - FS_SUB_ATT0), &h->att);
-            if (rc == -ENOENT)
-                rc = -EACCES;
-        } else {
-            rc = mb_att_open(fs->mb, &c, n.slot, (uint32_t)(n.sub - FS_SUB_ATT0), &h->att);
-        }
-    }
-    if (rc < 0) {
-        free(h);
-        fs_reply_err(req, rc);
-        return;
-    }
-    fi->fh = (uint64_t)(uintptr_t)h;
-    /* Attachments never change for an inode; meta.json is invalidated
-     * explicitly when its record changes. */
-    fi->keep_cache = 1;
-    fi->noflush = 1;
-    fuse_reply_open(req, fi);
-}
-
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                    struct fuse_file_info *fi)
-{
-    struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
-    const char *mem = h->meta ? h->meta : h->att.mem;
-    uint64_t len = h->meta ? h->meta_len : h->att.size;
-    if (off < 0) {
-        fuse_reply_err(req, EINVAL);
-        return;
-    }
-    if ((uint64_t)off >= len) {
-        fuse_reply_buf(req, NULL, 0);
-        return;
-    }
-    if (size > len - (uint64_t)off)
-        size = (size_t)(len - (uint64_t)off);
-    if (mem) {
-        fuse_reply_buf(req, mem + off, size);
-        return;
-    }
-    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
-    bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-    bv.buf[0].fd = h->att.fd;
-    bv.buf[0].pos = off;
-    fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    struct fs *fs = fs_of(req);
-    struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
-    if (h) {
-        if (h->meta)
-            free(h->meta);
-        else
-            mb_att_close(fs->mb, &h->att);
-        free(h);
-    }
-    fuse_reply_err(req, 0);
-}
-
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
     struct fs *fs = fs_of(req);
@@ -697,6 +420,15 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+    struct fs *fs = userdata;
+    /* Zero-message open and opendir: the kernel keeps pages and readdir
+     * results by default and stops asking; rcfs invalidates them itself. */
+    fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+    fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+    /* `ls -l` asks every file for its ACL; with POSIX ACL support the kernel
+     * caches our "none" per inode instead of asking again each time. */
+    if (conn->capable & FUSE_CAP_POSIX_ACL)
+        conn->want |= FUSE_CAP_POSIX_ACL;
     /* readdirplus everywhere: listings carry attributes, saving lookups. */
     if (conn->capable & FUSE_CAP_READDIRPLUS) {
         conn->want |= FUSE_CAP_READDIRPLUS;
@@ -716,11 +448,35 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 /* ---- kernel notifications for mailbox changes ------------------------------------------ */
 
+/* Set while this thread runs a handler that changes the mailbox (unlink,
+ * rmdir, rename, setxattr, the refresh): there, inode invalidations are sent
+ * at once, so the change shows when the system call returns; anywhere else
+ * (reads, listings, the sync thread) they are queued (see fs_notify.h). */
+static __thread bool in_change;
+
+void fs_change_begin(void)
+{
+    in_change = true;
+}
+
+void fs_change_end(void)
+{
+    in_change = false;
+}
+
+static void inval_inode(struct fs *fs, uint64_t ino)
+{
+    if (in_change)
+        fs_notify_inode(fs->notify, ino);
+    else
+        fs_notify_inode_async(fs->notify, ino);
+}
+
 static void ev_folder_changed(void *ctx, uint32_t ext, int folder)
 {
     struct fs *fs = ctx;
     struct fs_node n = {.kind = FS_FOLDER, .ext = ext, .folder = folder};
-    fs_notify_inode(fs->notify, fs_ino_make(&n));
+    inval_inode(fs, fs_ino_make(&n));
 }
 
 static void ev_entry_gone(void *ctx, uint32_t ext, int folder, const char *name)
@@ -738,9 +494,9 @@ static void ev_message_changed(void *ctx, uint32_t slot)
         return;
     for (int view = 0; view < 2; view++) {
         struct fs_node n = {.kind = FS_MSG, .slot = slot, .view = view, .sub = FS_SUB_DIR};
-        fs_notify_inode(fs->notify, fs_ino_make(&n)); /* attributes and listing */
+        inval_inode(fs, fs_ino_make(&n)); /* attributes and listing */
         n.sub = FS_SUB_META;
-        fs_notify_inode(fs->notify, fs_ino_make(&n)); /* size, mtime and pages */
+        inval_inode(fs, fs_ino_make(&n)); /* size, mtime and pages */
     }
 }
 
@@ -748,7 +504,7 @@ static void ev_conversation_changed(void *ctx, uint32_t conv, const char *name_g
 {
     struct fs *fs = ctx;
     struct fs_node n = {.kind = FS_CONV, .conv = conv};
-    fs_notify_inode(fs->notify, fs_ino_make(&n));
+    inval_inode(fs, fs_ino_make(&n));
     if (name_gone)
         fs_notify_entry(fs->notify, fs_ino_make(&n), name_gone);
 }
@@ -787,13 +543,14 @@ const struct fuse_lowlevel_ops fs_ops = {
     .symlink = op_symlink,
     .rename = fs_rename,
     .link = op_link,
-    .open = op_open,
-    .read = op_read,
-    .release = op_release,
-    .opendir = op_opendir,
-    .readdir = op_readdir,
-    .readdirplus = op_readdirplus,
-    .releasedir = op_releasedir,
+    .open = fs_open,
+    .read = fs_read,
+    .write = fs_write,
+    .release = fs_release,
+    .opendir = fs_opendir,
+    .readdir = fs_readdir,
+    .readdirplus = fs_readdirplus,
+    .releasedir = fs_releasedir,
     .statfs = op_statfs,
     .setxattr = fs_setxattr,
     .getxattr = fs_getxattr,

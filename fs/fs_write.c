@@ -32,7 +32,7 @@ static struct api_call user_call(struct fs *fs, fuse_req_t req)
     return c;
 }
 
-void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs *fs = fs_of(req);
     struct fs_node p;
@@ -71,7 +71,7 @@ void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
     fuse_reply_err(req, EACCES);
 }
 
-void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void do_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs *fs = fs_of(req);
     struct fs_node p;
@@ -99,8 +99,8 @@ void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     fs_reply_err(req, rc);
 }
 
-void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-               const char *newname, unsigned int flags)
+static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags)
 {
     struct fs *fs = fs_of(req);
     struct fs_node p, q;
@@ -153,6 +153,29 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
     fs_reply_err(req, rc);
 }
 
+/* The handlers change the mailbox: invalidations go out before the reply. */
+void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    fs_change_begin();
+    do_unlink(req, parent, name);
+    fs_change_end();
+}
+
+void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    fs_change_begin();
+    do_rmdir(req, parent, name);
+    fs_change_end();
+}
+
+void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+               const char *newname, unsigned int flags)
+{
+    fs_change_begin();
+    do_rename(req, parent, name, newparent, newname, flags);
+    fs_change_end();
+}
+
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                 struct fuse_file_info *fi)
 {
@@ -169,6 +192,8 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
         int rc = mb_refresh_wait(fs->mb, isotime_mono_ms() + (int64_t)fs->call_timeout_s * 1000);
         if (rc < 0)
             log_warn("refresh: %s", strerror(-rc));
+        /* The sync thread queued its invalidations: let them land first. */
+        fs_notify_flush(fs->notify);
         struct stat st;
         fs_fill_attr(fs, &n, NULL, &st);
         fuse_reply_attr(req, &st, fs->timeout);

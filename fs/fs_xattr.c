@@ -174,11 +174,11 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
             all[na++] = att_names[1];
         }
         for (size_t i = 0; i < na; i++) {
-            char *val;
-            /* List only names that have a value (getfattr -d reads them all). */
-            if (xattr_value(fs, &n, &info, all[i], &val) < 0)
+            /* List only names that have a value (getfattr -d reads them all),
+             * decided from the index: listing never reads a record. */
+            if ((strcmp(all[i], "user.rc.messageStatus") == 0 && !info.message_status[0]) ||
+                (strcmp(all[i], "user.xdg.comment") == 0 && !info.has_subject))
                 continue;
-            free(val);
             size_t l = strlen(all[i]) + 1;
             memcpy(list + len, all[i], l);
             len += l;
@@ -202,6 +202,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
     if (!message_node(fs, ino, &n, &info, &rc)) {
         if (rc == 0 && n.kind == FS_ROOT && strcmp(name, X_REFRESH) == 0) {
             rc = mb_refresh_wait(fs->mb, isotime_mono_ms() + (int64_t)fs->call_timeout_s * 1000);
+            fs_notify_flush(fs->notify); /* the sync thread's invalidations first */
             fs_reply_err(req, rc);
             return;
         }
@@ -235,7 +236,9 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
     }
     struct api_call c = fs_call(fs, req);
     c.prio = API_PRIO_USER;
+    fs_change_begin();
     rc = mb_set_read(fs->mb, &c, n.slot, rs);
+    fs_change_end();
     fs_reply_err(req, rc);
 }
 

@@ -131,6 +131,8 @@ int main(int argc, char **argv)
     fs.no_thumbnails = o.no_thumbnails;
     fs.call_timeout_s = o.timeout;
     fs.notify = fs_notify_new();
+    fs.fcache = fs_fcache_new();
+    fs.dcache = fs_dcache_new();
     struct mb_opts mo = {
         .api = api,
         .cache = cache,
@@ -216,6 +218,8 @@ out:
     /* Mailbox threads notify the kernel through the session: stop them
      * (and save the state) before the session's fd goes away. */
     sig_mb = NULL;
+    fs_fcache_free(&fs); /* releases cache pins before the mailbox goes */
+    fs_dcache_free(fs.dcache);
     mb_free(fs.mb);
     fs_notify_free(fs.notify);
     if (handlers)

@@ -499,6 +499,7 @@ int mb_apply_record(struct mb *m, uint32_t ext, struct rec *r, struct mb_changes
     msg->modified_ms = r->modified_ms;
     msg->read_status = (uint8_t)r->read_status;
     msg->msg_status = mb_intern(m, r->message_status);
+    msg->has_subject = r->subject && r->subject[0];
     if (created) {
         msg->availability = (uint8_t)r->availability;
         place(m, msg, chg);
@@ -531,6 +532,7 @@ struct mb_msg *mb_restore_entry(struct mb *m, uint32_t ext, const struct rec *r,
     msg->modified_ms = r->modified_ms;
     msg->read_status = (uint8_t)r->read_status;
     msg->msg_status = mb_intern(m, r->message_status);
+    msg->has_subject = r->subject != NULL;
     msg->availability = (uint8_t)r->availability;
     place(m, msg, NULL);
     return msg;
@@ -996,6 +998,7 @@ int mb_msg_info(struct mb *m, uint32_t slot, struct mb_msg_info *out)
     out->meta_len = msg->rec.len;
     out->gen = msg->gen;
     out->conv = msg->conv;
+    out->has_subject = msg->has_subject;
     out->n_att = msg->n_att;
     for (uint32_t k = 0; k < msg->n_att; k++) {
         out->att[k] = (struct mb_att_info){
@@ -1012,6 +1015,16 @@ int mb_msg_info(struct mb *m, uint32_t slot, struct mb_msg_info *out)
 int64_t mb_created_ms(struct mb *m)
 {
     return m->created_ms;
+}
+
+uint64_t mb_att_id(struct mb *m, uint32_t slot, uint32_t k)
+{
+    uint64_t id = 0;
+    pthread_rwlock_rdlock(&m->lock);
+    if (slot < m->n_msgs && k < m->msgs[slot]->n_att)
+        id = m->msgs[slot]->att[k].id;
+    pthread_rwlock_unlock(&m->lock);
+    return id;
 }
 
 bool mb_offline(struct mb *m)

@@ -213,12 +213,17 @@ struct mb_msg_info {
     uint32_t meta_len;         /* size of meta.json */
     uint32_t gen;              /* bumped each time the message moves between folders */
     uint32_t conv;             /* conversation number, or UINT32_MAX */
+    bool has_subject;          /* the record has a non-empty subject (user.xdg.comment) */
     uint32_t n_att;            /* attachments */
     struct mb_att_info att[REC_MAX_ATTACHMENTS];
 };
 
 /* Copy a message's state.  Returns 0, or -ENOENT for a purged/unknown slot. */
 int mb_msg_info(struct mb *m, uint32_t slot, struct mb_msg_info *out);
+
+/* The id of attachment k of slot (0 when there is none).  Attachment
+ * content never changes for an id. */
+uint64_t mb_att_id(struct mb *m, uint32_t slot, uint32_t k);
 
 /* Subject and attachment URIs, read from the stored record (no request).
  * Returns 0 with *subject (malloc'd, NULL when none) or -EIO. */

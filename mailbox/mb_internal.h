@@ -49,6 +49,7 @@ struct mb_msg {
     uint8_t removed_via;    /* [L] folder + 1 this mount removed it through, 0 if none */
     bool in_folder;         /* [L] listed in its type folder or Deleted/ */
     bool meta_bad;          /* [L] the stored record failed verification: fetch again */
+    bool has_subject;       /* [L] the record has a non-empty subject */
     const char *msg_status; /* [L] interned messageStatus */
     int64_t modified_ms;    /* [L] lastModifiedTime */
     int64_t removed_at;     /* [L] mono ms of the removal through removed_via */

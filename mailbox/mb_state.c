@@ -27,7 +27,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define STATE_SCHEMA 1
+#define STATE_SCHEMA 2
 #define STATE_FILE "index.snap"
 
 enum { TAG_META = 1, TAG_EXTS, TAG_MSGS, TAG_ATTS, TAG_STRS };
@@ -37,8 +37,9 @@ struct disk_msg {
     uint64_t id, rec_off;
     int64_t ctime, mtime;
     uint32_t rec_len, ext, name_off, status_off, conv_off, first_att;
-    uint8_t type, direction, avail, read, n_att, pad[3];
+    uint8_t type, direction, avail, read, n_att, flags, pad[2];
 };
+#define DISK_HAS_SUBJECT 1
 struct disk_att {
     uint64_t id;
     int64_t size;
@@ -133,6 +134,7 @@ int mb_state_save(struct mb *m)
             .avail = msg->availability,
             .read = msg->read_status,
             .n_att = msg->n_att,
+            .flags = msg->has_subject ? DISK_HAS_SUBJECT : 0,
         };
         buf_append(&msgs, &d, sizeof d);
         for (uint32_t k = 0; k < msg->n_att; k++) {
@@ -355,6 +357,7 @@ static bool load_msg(struct mb *m, const struct disk_msg *d, const struct disk_a
     }
     r.n_att = d->n_att;
     r.att = ra;
+    r.subject = d->flags & DISK_HAS_SUBJECT ? "" : NULL; /* only presence is kept */
     struct mb_msg *msg = mb_restore_entry(m, d->ext, &r, name, att_names);
     msg->rec.off = d->rec_off;
     msg->rec.len = d->rec_len;

@@ -138,6 +138,14 @@ class Emulator:
     def reset_counts(self):
         return self._call("POST", "/control/counts/reset", {})
 
+    BACKGROUND_ROUTES = ("list", "sync_fsync", "sync_isync", "token")
+
+    def foreground_routes(self):
+        """Counted routes other than what rcfs's background work sends
+        (listing, sync, token refresh): what a user's action caused."""
+        return {r: n for r, n in self.counts()["routes"].items()
+                if r not in self.BACKGROUND_ROUTES}
+
     def route_count(self, route):
         return self.counts()["routes"].get(route, 0)
 
