@@ -790,13 +790,14 @@ pathbar_mode_buttons=0
 """
 
 
-def test_pcmanfm_shows_the_fax_folder(emu, make_mount, tmp_path):
+def test_pcmanfm_shows_the_fax_folder(make_emu, make_mount, tmp_path):
     xvfb = need("Xvfb", "xvfb")
     pcmanfm = need("pcmanfm", "pcmanfm")
     xdotool = need("xdotool", "xdotool")
     dbus = need("dbus-run-session", "dbus-daemon")
     if not os.path.exists("/usr/bin/import"):
         pytest.skip("import not found (apt-get install imagemagick)")
+    emu = make_emu(seed=7, extensions=3, messages=120)   # the demo mailbox (scripts/demo)
     m = make_mount(emu, name="RingCentral").start()
     fax = os.path.join(top(m, emu), "Fax")   # not listed yet: the kernel has nothing cached
     home = tmp_path / "home"
