@@ -52,6 +52,10 @@ static int64_t jitter(struct exec *e, int64_t n)
     return n > 0 ? (int64_t)(z % (uint64_t)(n + 1)) : 0;
 }
 
+/* Attempts before a refused or unresolvable connection counts as "unreachable"
+ * (with the backoff below, about one second). */
+#define UNREACHABLE_TRIES 3
+
 static void sleep_ms(int64_t ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -156,6 +160,12 @@ int exec_run(struct exec *e, int64_t deadline_ms, enum api_prio prio, const stru
                       (long long)h->retry_after_s);
             rc = -EIO;
             continue; /* the pacer holds the next attempt until the penalty ends */
+        }
+        if (rc == -EHOSTUNREACH && attempt + 1 >= UNREACHABLE_TRIES) {
+            /* Refused or unresolvable a few times in a row: the server is down
+             * or we are offline.  Say so now rather than at the deadline, so
+             * the caller can work offline (or tell the user) at once. */
+            return rc;
         }
         if (rc != 0) {
             /* no complete answer: a transport failure, a sink error or a body over its cap */

@@ -121,8 +121,8 @@ int main(int argc, char **argv)
         die("%s", err[0] ? err : "the server refused the credentials");
         goto out;
     }
-    if (!online)
-        log_warn("cannot reach the server (%s); trying the cached state", err);
+    char login_err[sizeof err];
+    snprintf(login_err, sizeof login_err, "%s", err);
 
     fs.uid = getuid();
     fs.gid = getgid();
@@ -146,7 +146,11 @@ int main(int argc, char **argv)
     };
     rc = mb_new(&mo, online, &fs.mb, err, sizeof err);
     if (rc < 0) {
-        die("%s", err);
+        /* One line: why the server was not reached, and that nothing is cached. */
+        if (!online && rc == -EHOSTUNREACH)
+            die("%s, and nothing is cached for it", login_err[0] ? login_err : "no server");
+        else
+            die("%s", err);
         goto out;
     }
     fs.base_ms = mb_created_ms(fs.mb);

@@ -26,7 +26,7 @@
 
 /* How long background calls may take, and how often to retry when offline. */
 #define BG_DEADLINE_MS (120 * 1000)
-#define OFFLINE_RETRY_MS (15 * 1000)
+#define OFFLINE_RETRY_MS (5 * 1000)
 
 struct sync_ctx {
     struct mb *m;

@@ -375,6 +375,17 @@ def test_start_failures_print_one_line(emu, tmp_path):
     r = run_rcfs(["-f", "-o", "media_url=http://example.com,credentials=%s,cache_dir=%s"
                   % (creds, tmp_path / "c"), str(mnt)])
     cases.append(r)
+    # A server that cannot be reached, with nothing cached: a clear line, soon.
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    down = tmp_path / "down"
+    emu.write_credentials(str(down), server_url="http://127.0.0.1:%d" % port)
+    r = run_rcfs(["-f", "-o", "credentials=%s,cache_dir=%s" % (down, tmp_path / "c2"), str(mnt)])
+    assert "cannot reach" in r.stderr and "nothing is cached" in r.stderr, r.stderr
+    cases.append(r)
     for r in cases:
         assert r.returncode != 0
         lines = [line for line in r.stderr.splitlines() if line.strip()]
