@@ -48,8 +48,7 @@ bool fs_req_is_thumbnailer(fuse_req_t req)
     static const char *const names[] = {
         "tumbler", "tumblerd", "gnome-desktop-t", "gnome-thumbnail", "totem-video-thu",
         "evince-thumbnai", "ffmpegthumbnail", "gdk-pixbuf-thum", "gsf-office-thum",
-        "atril-thumbnail", "xreader-thumbna", "thumbnail.so", "kdeinit5: thumbn",
-        "thumbnailer", "glycin-image-rs", "glycin-loader",
+        "atril-thumbnail", "xreader-thumbna", "glycin-image-rs", "glycin-loader",
     };
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
     char path[64], comm[32] = "";
@@ -64,7 +63,25 @@ bool fs_req_is_thumbnailer(fuse_req_t req)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strncmp(comm, names[i], strlen(names[i])) == 0)
             return true;
-    return strstr(comm, "thumbnail") != NULL;
+    if (strstr(comm, "thumbnail"))
+        return true;
+    /* KDE thumbnails in a generic KIO worker ("kioworker", "kioslave5")
+     * that loads thumbnail.so: only its command line says so. */
+    if (strncmp(comm, "kioworker", 9) == 0 || strncmp(comm, "kioslave", 8) == 0) {
+        char cmd[1024];
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)ctx->pid);
+        f = fopen(path, "re");
+        if (!f)
+            return false;
+        size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            if (cmd[i] == '\0')
+                cmd[i] = ' ';
+        cmd[n] = '\0';
+        return strstr(cmd, "thumbnail") != NULL;
+    }
+    return false;
 }
 
 struct api_call fs_call(struct fs *fs, fuse_req_t req)
@@ -163,6 +180,9 @@ static int attr_learning(struct fs *fs, fuse_req_t req, const struct fs_node *n,
     if (rc != -EAGAIN)
         return rc;
     struct api_call c = fs_call(fs, req);
+    /* Learning a size may download the file: not for a refused thumbnailer. */
+    if (fs->no_thumbnails && c.prio == API_PRIO_BACKGROUND)
+        return -EACCES;
     int64_t size;
     rc = mb_att_size(fs->mb, &c, n->slot, (uint32_t)(n->sub - FS_SUB_ATT0), &size);
     if (rc < 0)
@@ -425,10 +445,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
      * results by default and stops asking; rcfs invalidates them itself. */
     fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
     fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
-    /* `ls -l` asks every file for its ACL; with POSIX ACL support the kernel
-     * caches our "none" per inode instead of asking again each time. */
-    if (conn->capable & FUSE_CAP_POSIX_ACL)
-        conn->want |= FUSE_CAP_POSIX_ACL;
+    /* No POSIX ACLs: getxattr answers ENOTSUP for them (fs_xattr.c). */
+    conn->want &= ~FUSE_CAP_POSIX_ACL;
     /* readdirplus everywhere: listings carry attributes, saving lookups. */
     if (conn->capable & FUSE_CAP_READDIRPLUS) {
         conn->want |= FUSE_CAP_READDIRPLUS;

@@ -6,7 +6,7 @@
  * user.rc.id, user.rc.type, user.rc.direction, user.rc.availability,
  * user.rc.messageStatus.  The folder also has user.xdg.comment (the
  * subject, when there is one); attachments have user.mime_type and
- * user.xdg.origin.url.  The root accepts user.rc.refresh (write any value:
+ * user.xdg.origin.url.  Other namespaces are not supported (ENOTSUP).  The root accepts user.rc.refresh (write any value:
  * sync with the server now).  Reading never costs a request: everything
  * comes from the index or the stored record.
  */
@@ -136,6 +136,14 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
     struct mb_msg_info info;
     int rc;
     char *val;
+    /* rcfs keeps only user.* attributes.  ENOTSUP for any other namespace
+     * (security.selinux, system.posix_acl_*) is the truth, and it is what
+     * makes `ls -l` remember, per file system, not to ask again: otherwise
+     * every entry costs a round trip the kernel never caches. */
+    if (strncmp(name, "user.", 5) != 0) {
+        fuse_reply_err(req, ENOTSUP);
+        return;
+    }
     if (!message_node(fs, ino, &n, &info, &rc)) {
         fs_reply_err(req, rc ? rc : -ENODATA);
         return;

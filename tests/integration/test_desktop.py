@@ -689,9 +689,6 @@ def test_no_thumbnails_refuses_thumbnailers_what_is_not_cached(emu, make_mount, 
     assert emu.counts()["routes"].get("content", 0) >= 1
 
 
-@pytest.mark.xfail(reason="fs_ops: with no_thumbnails, a thumbnailer's lookup of an attachment "
-                          "whose size is unknown still sends the size probe (attr_learning); "
-                          "see the issue 8 report", strict=False)
 def test_no_thumbnails_thumbnailer_first_to_look_costs_no_request(emu, make_mount, tmp_path):
     m = make_mount(emu, opts={"no_thumbnails": True}).start()
     fax = os.path.join(top(m, emu), "Fax")
