@@ -107,7 +107,13 @@ static void split(int64_t ms, struct isotime_fields *f)
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     time_t t = (time_t)secs;
     msec = (int)(ms - secs * 1000);
-    gmtime_r(&t, tm);
+    /* A time gmtime cannot represent is shown as the epoch, never as
+     * whatever an uninitialised struct tm holds. */
+    if (!gmtime_r(&t, tm)) {
+        t = 0;
+        msec = 0;
+        gmtime_r(&t, tm);
+    }
     f->y = (unsigned)(tm->tm_year + 1900) % 10000u;
     f->mo = (unsigned)(tm->tm_mon + 1) % 100u;
     f->d = (unsigned)tm->tm_mday % 100u;

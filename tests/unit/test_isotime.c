@@ -42,6 +42,11 @@ static void test_format(void)
     CHECK_STR(buf, "2018-12-24T103931Z");
     isotime_format(0, buf);
     CHECK_STR(buf, "1970-01-01T00:00:00.000Z");
+    /* Out of gmtime's range: a defined answer, not garbage. */
+    isotime_format(INT64_MAX, buf);
+    CHECK_STR(buf, "1970-01-01T00:00:00.000Z");
+    isotime_format_compact(INT64_MIN, buf);
+    CHECK_STR(buf, "1970-01-01T000000Z");
 }
 
 int main(void)
