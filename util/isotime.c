@@ -100,11 +100,19 @@ struct isotime_fields {
     unsigned y, mo, d, h, mi, s, ms;
 };
 
+/* 9999-12-31T23:59:59.999Z: the last time the formats can show. */
+#define ISOTIME_MAX_MS INT64_C(253402300799999)
+
 static void split(int64_t ms, struct isotime_fields *f)
 {
     struct tm tmv, *tm = &tmv;
     int msec;
-    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    /* Clamp to what four-digit years can show (1970..9999). */
+    if (ms < 0)
+        ms = 0;
+    if (ms > ISOTIME_MAX_MS)
+        ms = ISOTIME_MAX_MS;
+    int64_t secs = ms / 1000;
     time_t t = (time_t)secs;
     msec = (int)(ms - secs * 1000);
     /* A time gmtime cannot represent is shown as the epoch, never as

@@ -20,7 +20,8 @@
  * *ms untouched.  Returns 0 on success. */
 int isotime_parse(const char *s, int64_t *ms);
 
-/* Format as the API does: "YYYY-MM-DDTHH:MM:SS.mmmZ".  buf >= ISOTIME_BUFSZ. */
+/* Format as the API does: "YYYY-MM-DDTHH:MM:SS.mmmZ".  buf >= ISOTIME_BUFSZ.
+ * Times outside 1970..9999 are clamped to those years' ends. */
 void isotime_format(int64_t ms, char *buf);
 
 /* Format for folder names: "YYYY-MM-DDTHHMMSSZ".  buf >= ISOTIME_BUFSZ. */
