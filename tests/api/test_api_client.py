@@ -6,7 +6,6 @@ Each test asserts on what the server saw (the emulator's counts and truth),
 not only on what the client printed.
 """
 
-import glob
 import json
 import os
 import subprocess
@@ -23,12 +22,13 @@ DAY_MS = 86400 * 1000
 
 
 def find_rcapi():
-    if os.environ.get("RCAPI"):
-        return os.environ["RCAPI"]
-    found = [p for p in glob.glob(os.path.join(ROOT, "*", "api", "rcapi")) if os.access(p, os.X_OK)]
-    if not found:
-        pytest.fail("rcapi not built: meson setup build && ninja -C build (or set RCAPI)")
-    return max(found, key=os.path.getmtime)
+    """$RCAPI (scripts/test sets it), else build/api/rcapi: never a guess
+    among build folders, which could test a stale binary."""
+    path = os.environ.get("RCAPI") or os.path.join(ROOT, "build", "api", "rcapi")
+    if not os.access(path, os.X_OK):
+        pytest.fail("rcapi not built at %s: meson setup build && ninja -C build (or set RCAPI)"
+                    % path)
+    return path
 
 
 RCAPI = None
