@@ -394,3 +394,73 @@ def test_start_failures_print_one_line(emu, tmp_path):
         for secret in emu.secrets():
             assert secret not in r.stderr
     assert not any(os.path.ismount(str(mnt)) for _ in [0])
+
+
+def test_media_url_rewrites_content_uris(emu, make_mount):
+    # Point content at the platform listener, which refuses content: reads
+    # fail and the emulator sees them there (so the rewrite really happens).
+    m = make_mount(emu, opts={"media_url": emu.info["server_url"], "timeout": "5"}).start()
+    top = ext_dir(m, emu)
+    d = os.path.join(top, "Fax", sorted(os.listdir(os.path.join(top, "Fax")))[0])
+    f = [x for x in os.listdir(d) if x.startswith("fax.")]
+    emu.reset_counts()
+    with pytest.raises(OSError):
+        read(os.path.join(d, f[0]))
+    routes = emu.counts()["routes"]
+    assert routes.get("platform_content", 0) >= 1 and routes.get("content", 0) == 0, routes
+    m.stop()
+    # The right media URL given explicitly works.
+    m.opts["media_url"] = emu.info["media_url"]
+    m.start()
+    rec = emu.truth(os.path.basename(d).rsplit("_", 1)[1])["record"]
+    assert read(os.path.join(d, f[0])) == emu.content(rec["id"], rec["attachments"][0]["id"])
+
+
+def test_cache_max_evicts_least_recently_used(make_emu, make_mount):
+    emu = make_emu(messages=80, extensions=1)
+    m = make_mount(emu, opts={"cache_max": "600K"}).start()
+    top = ext_dir(m, emu)
+    files = []
+    for folder in ("Fax", "VoiceMail"):
+        for n in sorted(os.listdir(os.path.join(top, folder))):
+            rec = emu.truth(n.rsplit("_", 1)[1])["record"]
+            for a, fn in zip(rec["attachments"], names.attachment_names(rec)):
+                files.append((os.path.join(top, folder, n, fn), rec["id"], a["id"]))
+    total = 0
+    for path, mid, aid in files:
+        try:
+            data = read(path)
+        except OSError as e:
+            assert e.errno == 27  # EFBIG: one file larger than the whole cache
+            continue
+        assert data == emu.content(mid, aid)
+        total += len(data)
+    assert total > 600 * 1024, "the test must read more than the cap"
+    objects = os.path.join(m.cache_dir, "objects")
+    held = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(objects) for f in fs)
+    # Open files are pinned, so allow what the file table keeps open.
+    assert held <= 600 * 1024 + 64 * 300 * 1024, held
+
+
+def test_fuse_options_pass_through(emu, make_mount):
+    m = make_mount(emu, args=["-o", "ro,noatime"]).start()
+    with open("/proc/self/mountinfo") as f:
+        line = [x for x in f if " %s " % m.path in x][0]
+    assert " ro," in line or " ro " in line, line
+    top = ext_dir(m, emu)
+    d = os.path.join(top, "SMS", sorted(os.listdir(os.path.join(top, "SMS")))[0])
+    with pytest.raises(OSError) as e:
+        os.rmdir(d)
+    assert e.value.errno == 30  # EROFS: the kernel refuses before asking
+    assert emu.truth(os.path.basename(d).rsplit("_", 1)[1])["availability"] == "Alive"
+
+
+def test_file_descriptors_stay_bounded(make_emu, make_mount):
+    emu = make_emu(messages=300, extensions=1)
+    m = make_mount(emu, opts={"max_downloads": "6"}).start()
+    top = ext_dir(m, emu)
+    subprocess.run(["sh", "-c", "find %s -type f -exec cat {} + > /dev/null" % top], check=True)
+    nfiles = sum(len(fs) for _, _, fs in os.walk(top))
+    assert nfiles > 500
+    fds = len(os.listdir("/proc/%d/fd" % m.proc.pid))
+    assert fds < 120, fds
