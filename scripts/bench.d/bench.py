@@ -643,6 +643,7 @@ def main():
     os.chmod(wd, 0o700)
     res = {}
     errors = []
+    rev = revision()   # now: others may commit while this runs
     try:
         progress("rcfs %s; work folder %s; %d CPUs, kernel %s"
                  % (rcfs_lib.RCFS, wd, os.cpu_count(), os.uname().release))
@@ -666,7 +667,7 @@ def main():
         progress("work folder kept for inspection: %s" % wd)
     print()
     print("rcfs benchmark, %s, rcfs %s, %d CPUs, kernel %s, %d messages on one extension"
-          % (time.strftime("%Y-%m-%d %H:%M %Z"), revision(), os.cpu_count(),
+          % (time.strftime("%Y-%m-%d %H:%M %Z"), rev, os.cpu_count(),
              os.uname().release, args.messages))
     print(table(args, res))
     if "local_tree" in res:
