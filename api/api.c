@@ -17,6 +17,7 @@
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/cond.h"
 
 int64_t api_deadline(const struct api *a, const struct api_call *c)
 {
@@ -86,7 +87,6 @@ int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen
 {
     struct api *a;
     char *server = NULL, *media = NULL, *host;
-    pthread_condattr_t ca;
 
     *out = NULL;
     if (!o->client_id || !*o->client_id || !o->client_secret || !*o->client_secret || !o->jwt ||
@@ -121,10 +121,7 @@ int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen
     pthread_mutex_init(&a->lock, NULL);
     strcpy(a->account_id, "~");
     pthread_mutex_init(&a->dl_lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a->dl_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_mono(&a->dl_cond);
     *out = a;
     return 0;
 }

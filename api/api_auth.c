@@ -17,6 +17,7 @@
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/cond.h"
 
 #define TOKEN_BODY_MAX  (64 * 1024)
 #define TOKEN_MAX_LEN   8192
@@ -100,7 +101,6 @@ struct auth *auth_new(struct exec *e, const char *server, const char *client_id,
 {
     struct auth *a = mem_calloc(1, sizeof(*a));
     char *pair = mem_printf("%s:%s", client_id, client_secret), *b64 = base64(pair);
-    pthread_condattr_t ca;
 
     a->exec = e;
     a->server = mem_strdup(server);
@@ -110,10 +110,7 @@ struct auth *auth_new(struct exec *e, const char *server, const char *client_id,
     wipe_free(pair);
     wipe_free(b64);
     pthread_mutex_init(&a->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_mono(&a->cond);
     atomic_init(&a->refreshes, 0);
     return a;
 }
@@ -301,18 +298,9 @@ static int obtain(struct auth *a, int64_t deadline, enum api_prio prio)
 static int wait_idle(struct auth *a, int64_t deadline)
 {
     while (a->busy) {
-        int64_t left = deadline - isotime_mono_ms();
-        struct timespec ts;
-        if (left <= 0 || http_stopping(a->exec->http))
+        if (deadline <= isotime_mono_ms() || http_stopping(a->exec->http))
             return -EIO;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (long)(left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+        cond_wait_until(&a->cond, &a->lock, deadline);
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/cond.h"
 
 /* Take a download slot, waiting at most until deadline.  0 or -EIO. */
 static int slot_acquire(struct api *a, enum api_prio prio, int64_t deadline)
@@ -27,20 +28,11 @@ static int slot_acquire(struct api *a, enum api_prio prio, int64_t deadline)
         a->dl_user_waiting++;
     while (a->dl_active >= a->max_downloads ||
            (prio == API_PRIO_BACKGROUND && a->dl_user_waiting > 0)) {
-        int64_t left = deadline - isotime_mono_ms();
-        struct timespec ts;
-        if (left <= 0 || http_stopping(a->http)) {
+        if (deadline <= isotime_mono_ms() || http_stopping(a->http)) {
             rc = -EIO;
             break;
         }
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (long)(left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&a->dl_cond, &a->dl_lock, &ts);
+        cond_wait_until(&a->dl_cond, &a->dl_lock, deadline);
     }
     if (prio == API_PRIO_USER)
         a->dl_user_waiting--;

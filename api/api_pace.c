@@ -10,6 +10,7 @@
 
 #include "util/isotime.h"
 #include "util/mem.h"
+#include "util/cond.h"
 
 /* Added to a penalty: the server's clock started it a little before our answer arrived. */
 #define PACE_MARGIN_MS    250
@@ -50,13 +51,9 @@ static int64_t default_clock(void *ctx)
 struct pace *pace_new(pace_clock_fn clock, void *clock_ctx)
 {
     struct pace *p = mem_calloc(1, sizeof(*p));
-    pthread_condattr_t ca;
 
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_mono(&p->cond);
     p->clock = clock ? clock : default_clock;
     p->clock_ctx = clock_ctx;
     for (int i = 0; i < PACE_NGROUPS; i++) {
@@ -204,19 +201,7 @@ void pace_dequeue(struct pace *p, struct pace_ticket *t)
 /* Sleep on the condition until clock time `until` (clock may be any ms clock). */
 static void wait_until(struct pace *p, int64_t until)
 {
-    struct timespec ts;
-    int64_t delta = until - p->clock(p->clock_ctx);
-
-    if (delta <= 0)
-        return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += delta / 1000;
-    ts.tv_nsec += (long)(delta % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+    cond_wait_ms(&p->cond, &p->lock, until - p->clock(p->clock_ctx));
 }
 
 void pace_shutdown(struct pace *p)

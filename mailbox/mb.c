@@ -22,6 +22,7 @@
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/cond.h"
 
 static const char *const folder_names[MB_FOLDER_COUNT] = {
     "Fax", "SMS", "VoiceMail", "Pager", "Text", "Deleted", "conversations",
@@ -549,32 +550,6 @@ void mb_apply_tombstone(struct mb *m, uint32_t ext, uint64_t id, enum rec_avail 
 
 /* ---- lifecycle --------------------------------------------------------------------- */
 
-/* Condition variables time out on the monotonic clock (deadlines are mono ms). */
-static void cond_init_mono(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
-}
-
-int mb_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, int64_t deadline_ms)
-{
-    int64_t left = deadline_ms - isotime_mono_ms();
-    if (left <= 0)
-        return ETIMEDOUT;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += left / 1000;
-    ts.tv_nsec += (left % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return pthread_cond_timedwait(c, mu, &ts);
-}
-
 static int open_rlog(struct mb *m)
 {
     /* mb_state_load may already have opened the generation it names. */
@@ -676,6 +651,40 @@ fail:
     return rc < 0 ? rc : -EIO;
 }
 
+void mb_index_clear(struct mb *m)
+{
+    for (uint32_t s = 0; s < m->n_msgs; s++) {
+        free(m->msgs[s]->att);
+        free(m->msgs[s]);
+    }
+    free(m->msgs);
+    m->msgs = NULL;
+    m->n_msgs = m->cap_msgs = 0;
+    free(m->id_hash);
+    m->id_hash = NULL;
+    m->id_hash_cap = 0;
+    for (uint32_t i = 0; i < m->n_convs; i++) {
+        mb_vec_free(&m->convs[i]->members);
+        free((char *)m->convs[i]->name);
+        free(m->convs[i]);
+    }
+    free(m->convs);
+    m->convs = NULL;
+    m->n_convs = m->cap_convs = 0;
+    free(m->conv_hash);
+    m->conv_hash = NULL;
+    m->conv_hash_cap = 0;
+    for (uint32_t i = 0; i < m->n_ext; i++) {
+        for (int f = 0; f <= REC_TYPE_COUNT; f++)
+            mb_vec_free(&m->exts[i].folder[f]);
+        mb_vec_free(&m->exts[i].convs);
+        free(m->exts[i].sync_token);
+    }
+    free(m->exts);
+    m->exts = NULL;
+    m->n_ext = 0;
+}
+
 void mb_free(struct mb *m)
 {
     if (!m)
@@ -686,26 +695,7 @@ void mb_free(struct mb *m)
         if (rc < 0)
             log_err("could not save the state: %s", strerror(-rc));
     }
-    for (uint32_t s = 0; s < m->n_msgs; s++) {
-        free(m->msgs[s]->att);
-        free(m->msgs[s]);
-    }
-    free(m->msgs);
-    free(m->id_hash);
-    for (uint32_t i = 0; i < m->n_convs; i++) {
-        mb_vec_free(&m->convs[i]->members);
-        free((char *)m->convs[i]->name);
-        free(m->convs[i]);
-    }
-    free(m->convs);
-    free(m->conv_hash);
-    for (uint32_t i = 0; i < m->n_ext; i++) {
-        for (int f = 0; f <= REC_TYPE_COUNT; f++)
-            mb_vec_free(&m->exts[i].folder[f]);
-        mb_vec_free(&m->exts[i].convs);
-        free(m->exts[i].sync_token);
-    }
-    free(m->exts);
+    mb_index_clear(m);
     intern_free(m->strings);
     while (m->retired) {
         struct mb_retired *r = m->retired;
@@ -715,7 +705,6 @@ void mb_free(struct mb *m)
     }
     rlog_close(m->rlog);
     cobj_store_close(m->objects);
-    mb_state_free_image(m);
     free(m->state_dir);
     free(m->server_url);
     free(m->client_id);

@@ -21,6 +21,7 @@
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/cond.h"
 
 /* ---- records ------------------------------------------------------------------ */
 
@@ -255,7 +256,7 @@ static int flight_wait(struct mb *m, struct mb_flight *f, int64_t deadline)
     int rc;
     pthread_mutex_lock(&m->flight_lock);
     while (!f->done) {
-        if (mb_cond_wait_until(&m->flight_cond, &m->flight_lock, deadline) == ETIMEDOUT &&
+        if (cond_wait_until(&m->flight_cond, &m->flight_lock, deadline) == ETIMEDOUT &&
             !f->done)
             break;
     }
@@ -406,6 +407,43 @@ static char *text_from_subject(struct mb *m, uint32_t slot, const struct att_ref
     return subject;
 }
 
+/*
+ * Open attachment a of slot from what is here, without any request: the
+ * subject (for a Text that provably is it) or the cache.  Returns 0 and
+ * fills *out, -ENOENT when it must be downloaded (a cached copy whose size
+ * is not the record's is deleted: never served), or -errno.
+ */
+static int open_local(struct mb *m, uint32_t slot, const struct att_ref *a,
+                      struct mb_open_att *out)
+{
+    char *text = text_from_subject(m, slot, a);
+    if (text) {
+        out->mem = text;
+        out->size = (uint64_t)a->size;
+        return 0;
+    }
+    uint64_t size;
+    int fd;
+    int rc = cobj_open(m->objects, &a->key, &fd, &size);
+    if (rc < 0)
+        return rc;
+    if (a->size >= 0 && (int64_t)size != a->size) {
+        close(fd);
+        cobj_release(m->objects, &a->key);
+        cobj_remove(m->objects, &a->key);
+        log_warn("cached attachment %" PRIu64 "/%" PRIu64 " has the wrong size; "
+                 "fetching it again", a->msg_id, a->att_id);
+        return -ENOENT;
+    }
+    if (a->size < 0)
+        learn_size(m, slot, a->att_id, (int64_t)size);
+    out->fd = fd;
+    out->size = size;
+    out->pin = mem_alloc(sizeof a->key);
+    memcpy(out->pin, &a->key, sizeof a->key);
+    return 0;
+}
+
 int mb_att_open(struct mb *m, const struct api_call *c, uint32_t slot, uint32_t k,
                 struct mb_open_att *out)
 {
@@ -415,38 +453,11 @@ int mb_att_open(struct mb *m, const struct api_call *c, uint32_t slot, uint32_t 
     out->fd = -1;
     if (rc < 0)
         return rc;
-
-    char *text = text_from_subject(m, slot, &a);
-    if (text) {
-        out->mem = text;
-        out->size = (uint64_t)a.size;
-        return 0;
-    }
     struct api_call call = {.deadline_ms = mb_deadline(m, c), .prio = c ? c->prio : API_PRIO_USER};
     for (int attempt = 0; attempt < 3; attempt++) {
-        uint64_t size;
-        int fd;
-        rc = cobj_open(m->objects, &a.key, &fd, &size);
-        if (rc == 0) {
-            if (a.size >= 0 && (int64_t)size != a.size) {
-                /* Not what the record says: never serve it. */
-                close(fd);
-                cobj_release(m->objects, &a.key);
-                cobj_remove(m->objects, &a.key);
-                log_warn("cached attachment %" PRIu64 "/%" PRIu64 " has the wrong size; "
-                         "fetching it again", a.msg_id, a.att_id);
-            } else {
-                if (a.size < 0)
-                    learn_size(m, slot, a.att_id, (int64_t)size);
-                out->fd = fd;
-                out->size = size;
-                out->pin = mem_alloc(sizeof a.key);
-                memcpy(out->pin, &a.key, sizeof a.key);
-                return 0;
-            }
-        } else if (rc != -ENOENT) {
+        rc = open_local(m, slot, &a, out);
+        if (rc != -ENOENT)
             return rc;
-        }
         if (mb_offline(m))
             return -EIO;
         rc = fetch_once(m, &call, slot, k, 0);
@@ -466,29 +477,7 @@ int mb_att_open_cached(struct mb *m, uint32_t slot, uint32_t k, struct mb_open_a
     int rc = att_ref(m, slot, k, &a);
     memset(out, 0, sizeof *out);
     out->fd = -1;
-    if (rc < 0)
-        return rc;
-    char *text = text_from_subject(m, slot, &a);
-    if (text) {
-        out->mem = text;
-        out->size = (uint64_t)a.size;
-        return 0;
-    }
-    uint64_t size;
-    int fd;
-    rc = cobj_open(m->objects, &a.key, &fd, &size);
-    if (rc < 0)
-        return rc;
-    if (a.size >= 0 && (int64_t)size != a.size) {
-        close(fd);
-        cobj_release(m->objects, &a.key);
-        return -ENOENT;
-    }
-    out->fd = fd;
-    out->size = size;
-    out->pin = mem_alloc(sizeof a.key);
-    memcpy(out->pin, &a.key, sizeof a.key);
-    return 0;
+    return rc < 0 ? rc : open_local(m, slot, &a, out);
 }
 
 void mb_att_close(struct mb *m, struct mb_open_att *o)

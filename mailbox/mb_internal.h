@@ -192,12 +192,11 @@ void mb_changes_add(struct mb_changes *c, uint8_t kind, uint32_t a, uint32_t b, 
 /* Deliver and free the reports (no lock held). */
 void mb_changes_deliver(struct mb *m, struct mb_changes *c);
 
+/* Free every extension, message and conversation (the mailbox is empty after). */
+void mb_index_clear(struct mb *m);
+
 /* Intern a short string (returns a pointer valid for the mailbox's life).  Write lock. */
 const char *mb_intern(struct mb *m, const char *s);
-
-/* Wait on c (initialised on the monotonic clock) until deadline_ms (mono).
- * Returns 0 when woken, ETIMEDOUT when the deadline passed. */
-int mb_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, int64_t deadline_ms);
 
 /* Vector helpers. */
 void mb_vec_push(struct mb_vec *v, uint32_t x);
@@ -225,8 +224,6 @@ int mb_state_save(struct mb *m);
 /* Rewrite the record log with live records only (no threads running). */
 void mb_state_compact(struct mb *m);
 
-/* Free what the loader kept (nothing today; here for symmetry). */
-void mb_state_free_image(struct mb *m);
 
 /* ---- mb_load.c: listing ---------------------------------------------------- */
 

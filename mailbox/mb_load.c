@@ -14,6 +14,7 @@
 #include "mailbox/mb_internal.h"
 #include "util/isotime.h"
 #include "util/log.h"
+#include "util/cond.h"
 
 int64_t mb_deadline(const struct mb *m, const struct api_call *c)
 {
@@ -119,7 +120,7 @@ int mb_ensure_listed(struct mb *m, const struct api_call *c, uint32_t ext, int t
             break;
         }
         /* Someone else is listing it: wait for them, not forever. */
-        if (mb_cond_wait_until(&m->list_cond, &m->list_lock, deadline) == ETIMEDOUT) {
+        if (cond_wait_until(&m->list_cond, &m->list_lock, deadline) == ETIMEDOUT) {
             rc = -EIO;
             break;
         }

@@ -257,43 +257,9 @@ static const char *pool_str(const struct snap_section *strs, uint32_t off)
     return s;
 }
 
-static void reset_index(struct mb *m)
-{
-    for (uint32_t s = 0; s < m->n_msgs; s++) {
-        free(m->msgs[s]->att);
-        free(m->msgs[s]);
-    }
-    free(m->msgs);
-    m->msgs = NULL;
-    m->n_msgs = m->cap_msgs = 0;
-    free(m->id_hash);
-    m->id_hash = NULL;
-    m->id_hash_cap = 0;
-    for (uint32_t i = 0; i < m->n_convs; i++) {
-        mb_vec_free(&m->convs[i]->members);
-        free((char *)m->convs[i]->name);
-        free(m->convs[i]);
-    }
-    free(m->convs);
-    m->convs = NULL;
-    m->n_convs = m->cap_convs = 0;
-    free(m->conv_hash);
-    m->conv_hash = NULL;
-    m->conv_hash_cap = 0;
-    for (uint32_t i = 0; i < m->n_ext; i++) {
-        for (int f = 0; f <= REC_TYPE_COUNT; f++)
-            mb_vec_free(&m->exts[i].folder[f]);
-        mb_vec_free(&m->exts[i].convs);
-        free(m->exts[i].sync_token);
-    }
-    free(m->exts);
-    m->exts = NULL;
-    m->n_ext = 0;
-}
-
 void mb_state_discard(struct mb *m)
 {
-    reset_index(m);
+    mb_index_clear(m);
     m->created_ms = 0;
     if (m->rlog) {
         uint64_t gen = rlog_gen(m->rlog);
@@ -305,11 +271,6 @@ void mb_state_discard(struct mb *m)
     unlink(path);
     free(path);
     m->dirty = true;
-}
-
-void mb_state_free_image(struct mb *m)
-{
-    (void)m;
 }
 
 /* Build one message from its disk entry.  Returns false when invalid. */

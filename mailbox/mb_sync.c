@@ -23,6 +23,7 @@
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/cond.h"
 
 /* How long background calls may take, and how often to retry when offline. */
 #define BG_DEADLINE_MS (120 * 1000)
@@ -220,7 +221,7 @@ void *mb_thread_main(void *arg)
             if (until && now >= until)
                 break;
             if (until)
-                mb_cond_wait_until(&m->wake_cond, &m->wake_lock, until);
+                cond_wait_until(&m->wake_cond, &m->wake_lock, until);
             else
                 pthread_cond_wait(&m->wake_cond, &m->wake_lock);
         }
@@ -265,7 +266,7 @@ int mb_refresh_wait(struct mb *m, int64_t deadline_ms)
     m->refresh = true;
     pthread_cond_broadcast(&m->wake_cond);
     while (m->rounds_done < target && !m->stop && m->thread_started) {
-        if (mb_cond_wait_until(&m->wake_cond, &m->wake_lock, deadline_ms) == ETIMEDOUT) {
+        if (cond_wait_until(&m->wake_cond, &m->wake_lock, deadline_ms) == ETIMEDOUT) {
             rc = -EIO;
             break;
         }

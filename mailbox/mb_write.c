@@ -103,6 +103,24 @@ static void after_delete(struct mb *m, const struct api_call *c, uint32_t slot,
     }
 }
 
+/* One DELETE of t (from its current availability) and its local effects.
+ * via: the folder the removal came through, or -1. */
+static int delete_once(struct mb *m, const struct api_call *c, uint32_t slot,
+                       const struct target *t, int via)
+{
+    if (mb_offline(m))
+        return -EIO;
+    int rc = mb_note_net(m, api_delete(m->o.api, c, t->ext_id, t->id, false, t->avail));
+    if (rc < 0)
+        return rc;
+    bool purge = t->avail == REC_DELETED;
+    log_info(purge ? "purged message %" PRIu64 : "deleted message %" PRIu64
+                                                 " (moved to the server's trash)",
+             t->id);
+    after_delete(m, c, slot, t, purge ? REC_PURGED : REC_DELETED, via);
+    return 0;
+}
+
 int mb_remove(struct mb *m, const struct api_call *c, uint32_t slot, int from)
 {
     struct target t;
@@ -122,26 +140,9 @@ int mb_remove(struct mb *m, const struct api_call *c, uint32_t slot, int from)
     pthread_rwlock_unlock(&m->lock);
 
     bool from_alive_view = from == t.type || from == MB_FOLDER_CONVERSATIONS;
-    if (t.avail == REC_ALIVE && from_alive_view) {
-        if (mb_offline(m))
-            return -EIO;
-        rc = mb_note_net(m, api_delete(m->o.api, c, t.ext_id, t.id, false, REC_ALIVE));
-        if (rc < 0)
-            return rc;
-        log_info("deleted message %" PRIu64 " (moved to the server's trash)", t.id);
-        after_delete(m, c, slot, &t, REC_DELETED, from);
-        return 0;
-    }
-    if (t.avail == REC_DELETED && from == MB_FOLDER_DELETED) {
-        if (mb_offline(m))
-            return -EIO;
-        rc = mb_note_net(m, api_delete(m->o.api, c, t.ext_id, t.id, false, REC_DELETED));
-        if (rc < 0)
-            return rc;
-        log_info("purged message %" PRIu64, t.id);
-        after_delete(m, c, slot, &t, REC_PURGED, from);
-        return 0;
-    }
+    if ((t.avail == REC_ALIVE && from_alive_view) ||
+        (t.avail == REC_DELETED && from == MB_FOLDER_DELETED))
+        return delete_once(m, c, slot, &t, from);
     /* It is no longer where the caller saw it (changed elsewhere). */
     return -ENOENT;
 }
@@ -192,12 +193,5 @@ int mb_trash(struct mb *m, const struct api_call *c, uint32_t slot)
         return rc;
     if (t.avail != REC_ALIVE)
         return -ENOENT;
-    if (mb_offline(m))
-        return -EIO;
-    rc = mb_note_net(m, api_delete(m->o.api, c, t.ext_id, t.id, false, REC_ALIVE));
-    if (rc < 0)
-        return rc;
-    log_info("deleted message %" PRIu64 " (moved to the server's trash)", t.id);
-    after_delete(m, c, slot, &t, REC_DELETED, -1);
-    return 0;
+    return delete_once(m, c, slot, &t, -1);
 }
