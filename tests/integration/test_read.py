@@ -464,3 +464,12 @@ def test_file_descriptors_stay_bounded(make_emu, make_mount):
     assert nfiles > 500
     fds = len(os.listdir("/proc/%d/fd" % m.proc.pid))
     assert fds < 120, fds
+
+
+def test_extension_list_forbidden_shows_own_extension(make_emu, make_mount):
+    emu = make_emu(extensions=3, extra_args=["--extension-list-forbidden"])
+    m = make_mount(emu).start()
+    assert os.listdir(m.path) == [emu.extensions()[0]["extensionNumber"]]
+    routes = emu.counts()["routes"]
+    assert routes.get("extension_list", 0) >= 1 and routes.get("extension_get", 0) >= 1
+    assert os.listdir(os.path.join(m.path, "101", "Fax"))
