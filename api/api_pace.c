@@ -85,7 +85,7 @@ int pace_group_parse(const char *name)
 /* Forget requests whose window has passed. */
 static void prune(struct pace_grp *g, int64_t now)
 {
-    while (g->lo < g->n && g->stamps[g->lo] <= now - g->window_ms)
+    while (g->lo < g->n && g->stamps[g->lo] <= now - g->window_ms - PACE_SLOT_MARGIN_MS)
         g->lo++;
     if (g->lo == g->n) {
         g->lo = g->n = 0;
@@ -167,7 +167,7 @@ static int64_t try_locked(struct pace *p, struct pace_ticket *t)
     over = used(g) - cap;
     idx = g->lo + (size_t)over;
     if (idx < g->n)
-        return g->stamps[idx] + g->window_ms - now;
+        return g->stamps[idx] + g->window_ms + PACE_SLOT_MARGIN_MS - now;
     return PACE_WAIT_EVENT; /* only in-flight requests fill the window */
 }
 

@@ -167,7 +167,7 @@ static void test_user_before_background(void)
     pace_enqueue(p, &bg2, PACE_MEDIUM, API_PRIO_BACKGROUND);
     CHECK(pace_try(p, &bg1) > 0);
     pace_enqueue(p, &user, PACE_MEDIUM, API_PRIO_USER); /* arrives last */
-    fc.now = 1001;
+    fc.now = 1001 + PACE_SLOT_MARGIN_MS;
     CHECK(pace_try(p, &bg1) == PACE_WAIT_EVENT); /* the person goes first */
     CHECK_INT(pace_try(p, &user), 0);
     CHECK_INT(pace_try(p, &bg1), 0); /* then background, in arrival order */
@@ -217,7 +217,7 @@ static void test_remaining_counts_others(void)
     pace_release(p, PACE_LIGHT, &r);
     pace_get_state(p, PACE_LIGHT, &st);
     CHECK_INT(st.in_window, 8);
-    fc.now = 60001;
+    fc.now = 60001 + PACE_SLOT_MARGIN_MS;
     pace_get_state(p, PACE_LIGHT, &st);
     CHECK_INT(st.in_window, 0);
     pace_free(p);
