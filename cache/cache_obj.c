@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "cache/cache_io.h"
+#include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -82,6 +83,12 @@ struct cobj_store {
     uint32_t lru_head;    /* least recently used */
     uint32_t lru_tail;    /* most recently used */
     uint64_t bytes;       /* content + trailers of present (not gone) entries */
+    bool scanning;        /* the startup scan runs: the index may lack objects that
+                             are on disk (lookups check the disk), and the byte
+                             count is partial (nothing is evicted) */
+    pthread_cond_t scanned; /* broadcast when the scan ends */
+    pthread_t scanner;      /* the scan's thread */
+    bool scanner_started;   /* join it at close */
 };
 
 struct cobj_writer {
@@ -224,6 +231,18 @@ static void obj_lru_push_tail(struct cobj_store *s, uint32_t i)
     s->lru_tail = i;
 }
 
+static void obj_lru_push_head(struct cobj_store *s, uint32_t i)
+{
+    struct obj_ent *e = &s->ents[i];
+    e->prev = NIL;
+    e->next = s->lru_head;
+    if (s->lru_head != NIL)
+        s->ents[s->lru_head].prev = i;
+    else
+        s->lru_tail = i;
+    s->lru_head = i;
+}
+
 static void obj_rehash(struct cobj_store *s, uint32_t nbuckets)
 {
     free(s->buckets);
@@ -318,8 +337,8 @@ static void obj_drop(struct cobj_store *s, uint32_t i)
  */
 static void obj_evict(struct cobj_store *s, uint32_t keep)
 {
-    if (s->max_bytes == 0)
-        return;
+    if (s->max_bytes == 0 || s->scanning)
+        return; /* during the startup scan the byte count is partial */
     uint32_t i = s->lru_head;
     while (s->bytes > s->max_bytes && i != NIL) {
         uint32_t next = s->ents[i].next;
@@ -351,6 +370,17 @@ static int obj_found_cmp(const void *a, const void *b)
     if (x->mtime_ns != y->mtime_ns)
         return x->mtime_ns < y->mtime_ns ? -1 : 1;
     return memcmp(x->key.b, y->key.b, sizeof x->key.b); /* a stable order for ties */
+}
+
+/* A temporary of this process ("<hex>.tmp.<pid>.<n>"): a live writer's. */
+static bool own_temporary(const char *name)
+{
+    const char *p = strstr(name, ".tmp.");
+    if (!p)
+        return false;
+    char *end;
+    long pid = strtol(p + 5, &end, 10);
+    return end != p + 5 && *end == '.' && pid == (long)getpid();
 }
 
 /* Index one fan-out folder (fd consumed); temporaries are deleted. */
@@ -387,9 +417,10 @@ static int obj_scan_fanout(int fd, const char *hh, struct obj_found **found, siz
             (*found)[*n].size = (uint64_t)st.st_size - OBJ_TRAILER;
             (*found)[*n].mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
             (*n)++;
-        } else if (strstr(de->d_name, ".tmp.")) {
+        } else if (strstr(de->d_name, ".tmp.") && !own_temporary(de->d_name)) {
             /* A writer killed mid-object; one rcfs per cache folder (the
-             * cache_dir lock) means no live writer owns it. */
+             * cache_dir lock) means no other live writer owns it, and ours
+             * (the scan runs beside them) are skipped. */
             if (unlinkat(dirfd(dir), de->d_name, 0) != 0 && errno != ENOENT)
                 log_warn("cache: cannot remove temporary %s/%s: %s", hh, de->d_name,
                          strerror(errno));
@@ -401,7 +432,8 @@ static int obj_scan_fanout(int fd, const char *hh, struct obj_found **found, siz
     return rc;
 }
 
-static int obj_scan(struct cobj_store *s)
+/* Walk the folder (no lock held): every object found, with size and mtime. */
+static int obj_scan(struct cobj_store *s, struct obj_found **found_out, size_t *n_out)
 {
     int fd = dup(s->dfd);
     if (fd < 0)
@@ -435,20 +467,87 @@ static int obj_scan(struct cobj_store *s)
     if (rc == 0 && errno)
         rc = -errno;
     closedir(top);
-    if (rc == 0) {
-        /* Inserting oldest first leaves the least recently used at the head. */
-        if (n > 0) /* found is NULL when the store is empty */
-            qsort(found, n, sizeof *found, obj_found_cmp);
-        obj_reserve(s, n);
-        for (size_t i = 0; i < n; i++) {
-            int64_t sec = found[i].mtime_ns / 1000000000;
-            uint32_t touched = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
-            obj_insert(s, &found[i].key, found[i].size, touched);
-            s->bytes += found[i].size + OBJ_TRAILER;
-        }
-    }
-    free(found);
+    *found_out = found;
+    *n_out = n;
     return rc;
+}
+
+static uint32_t secs_of(int64_t mtime_ns)
+{
+    int64_t sec = mtime_ns / 1000000000;
+    return sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
+}
+
+/*
+ * Add what the scan found to the index (mu held).  Objects the index got
+ * meanwhile (committed, or looked up on disk) stay as they are; the others
+ * go to the least recently used end, oldest first.
+ */
+static void obj_merge(struct cobj_store *s, struct obj_found *found, size_t n)
+{
+    if (n > 0) /* found is NULL when the store is empty */
+        qsort(found, n, sizeof *found, obj_found_cmp);
+    obj_reserve(s, s->count + n);
+    for (size_t j = n; j-- > 0;) {
+        if (obj_find(s, &found[j].key) != NIL)
+            continue;
+        uint32_t i = obj_insert(s, &found[j].key, found[j].size, secs_of(found[j].mtime_ns));
+        obj_lru_unlink(s, i);
+        obj_lru_push_head(s, i);
+        s->bytes += found[j].size + OBJ_TRAILER;
+    }
+}
+
+/*
+ * During the startup scan, an object not yet indexed may be on disk: look
+ * (mu held) and index it.  Returns its entry or NIL.
+ */
+static uint32_t obj_adopt(struct cobj_store *s, const struct cobj_key *k)
+{
+    if (!s->scanning)
+        return NIL;
+    char name[OBJ_NAME_MAX];
+    struct stat st;
+    obj_name(k, name);
+    if (fstatat(s->dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size < OBJ_TRAILER)
+        return NIL;
+    int64_t ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    uint32_t i = obj_insert(s, k, (uint64_t)st.st_size - OBJ_TRAILER, secs_of(ns));
+    s->bytes += (uint64_t)st.st_size;
+    return i;
+}
+
+/* The startup scan, in a thread of its own so a big cache does not delay the mount. */
+static void *obj_scan_main(void *arg)
+{
+    struct cobj_store *s = arg;
+    struct obj_found *found = NULL;
+    size_t n = 0;
+    int64_t t0 = isotime_mono_ms();
+    int rc = obj_scan(s, &found, &n);
+    pthread_mutex_lock(&s->mu);
+    if (rc < 0)
+        log_warn("cache: scanning the objects failed (%s); unindexed objects are found "
+                 "when asked for and never evicted", strerror(-rc));
+    obj_merge(s, found, n);
+    s->scanning = false;
+    /* The cap may have been lowered since the last mount. */
+    obj_evict(s, NIL);
+    log_debug("cache: %u objects, %llu bytes (scan %lld ms)", (unsigned)s->count,
+              (unsigned long long)s->bytes, (long long)(isotime_mono_ms() - t0));
+    pthread_cond_broadcast(&s->scanned);
+    pthread_mutex_unlock(&s->mu);
+    free(found);
+    return NULL;
+}
+
+void cobj_store_wait(struct cobj_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->scanning)
+        pthread_cond_wait(&s->scanned, &s->mu);
+    pthread_mutex_unlock(&s->mu);
 }
 
 int cobj_store_open(const char *dir, uint64_t max_bytes, struct cobj_store **out)
@@ -463,16 +562,16 @@ int cobj_store_open(const char *dir, uint64_t max_bytes, struct cobj_store **out
     s->max_bytes = max_bytes;
     atomic_init(&s->seq, 0);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->scanned, NULL);
     s->free_head = s->lru_head = s->lru_tail = NIL;
     obj_rehash(s, 1024);
-    int rc = obj_scan(s);
-    if (rc < 0) {
+    s->scanning = true;
+    int rc = pthread_create(&s->scanner, NULL, obj_scan_main, s);
+    if (rc != 0) {
         cobj_store_close(s);
-        return rc;
+        return -rc;
     }
-    /* The cap may have been lowered since the last mount. */
-    obj_evict(s, NIL);
-    log_debug("cache: %u objects, %llu bytes", (unsigned)s->count, (unsigned long long)s->bytes);
+    s->scanner_started = true;
     *out = s;
     return 0;
 }
@@ -481,6 +580,9 @@ void cobj_store_close(struct cobj_store *s)
 {
     if (!s)
         return;
+    if (s->scanner_started)
+        pthread_join(s->scanner, NULL);
+    pthread_cond_destroy(&s->scanned);
     pthread_mutex_destroy(&s->mu);
     close(s->dfd);
     free(s->ents);
@@ -575,6 +677,8 @@ int cobj_open(struct cobj_store *s, const struct cobj_key *k, int *fd, uint64_t 
 {
     pthread_mutex_lock(&s->mu);
     uint32_t i = obj_find(s, k);
+    if (i == NIL)
+        i = obj_adopt(s, k);
     if (i == NIL || s->ents[i].gone) {
         pthread_mutex_unlock(&s->mu);
         return -ENOENT;
@@ -644,6 +748,8 @@ int cobj_exists(struct cobj_store *s, const struct cobj_key *k, uint64_t *size)
 {
     pthread_mutex_lock(&s->mu);
     uint32_t i = obj_find(s, k);
+    if (i == NIL)
+        i = obj_adopt(s, k);
     int present = i != NIL && !s->ents[i].gone;
     if (present && size)
         *size = s->ents[i].size;
@@ -815,6 +921,8 @@ int cobj_remove(struct cobj_store *s, const struct cobj_key *k)
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     uint32_t i = obj_find(s, k);
+    if (i == NIL)
+        i = obj_adopt(s, k);
     if (i == NIL || s->ents[i].gone) {
         rc = -ENOENT;
     } else if (s->ents[i].pins) {

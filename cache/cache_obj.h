@@ -47,16 +47,23 @@ void cobj_key_hex(const struct cobj_key *k, char out[33]);
 
 /*
  * Open the store rooted at dir (the cache_dir "objects" folder, created if
- * missing), remove leftover temporaries, and index what is there (sizes and
- * last use, from the files' mtimes) without reading content.
- * max_bytes: the cap (0 = unlimited); when what is there exceeds it (the cap
- * was lowered), the least recently used objects are evicted at once.
- * A file too short to hold a trailer is deleted; other damage is found by
- * cobj_open.  Returns 0 and *out, or -errno.
+ * missing) and start indexing what is there (sizes and last use, from the
+ * files' mtimes; leftover temporaries of dead writers removed; files too
+ * short to hold a trailer deleted) in a thread of its own, so a big cache
+ * does not delay the caller.  Until that scan ends, an object not yet
+ * indexed is looked up on disk when asked for, and nothing is evicted (the
+ * byte count is partial); the scan then evicts down to the cap (which may
+ * have been lowered since the last time).  Other damage is found by
+ * cobj_open.  max_bytes: the cap (0 = unlimited).  Returns 0 and *out, or
+ * -errno.
  */
 int cobj_store_open(const char *dir, uint64_t max_bytes, struct cobj_store **out);
 
-/* Close the store (no object may be open, no writer unfinished).  NULL-safe. */
+/* Wait until the startup scan has indexed everything (tests; full accounting). */
+void cobj_store_wait(struct cobj_store *s);
+
+/* Close the store (no object may be open, no writer unfinished); waits for
+ * the startup scan.  NULL-safe. */
 void cobj_store_close(struct cobj_store *s);
 
 /*

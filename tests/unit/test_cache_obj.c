@@ -20,6 +20,16 @@
 
 #define TRAILER 32 /* the on-disk trailer size the module defines */
 
+
+/* Open a store and wait for its startup scan, so tests see the full index. */
+static int store_open(const char *dir, uint64_t max, struct cobj_store **s)
+{
+    int rc = cobj_store_open(dir, max, s);
+    if (rc == 0)
+        cobj_store_wait(*s);
+    return rc;
+}
+
 static char base[] = "/tmp/rcfs-test-cobj-XXXXXX";
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -222,7 +232,7 @@ static void test_round_trip(void)
 {
     const char *dir = dir_for("rt");
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     CHECK_INT(cobj_bytes(s), 0);
     struct cobj_key k = key_n(1), e = key_n(2);
     CHECK(!exists(s, &k));
@@ -300,7 +310,7 @@ static void test_round_trip(void)
 
     /* Reopening indexes what is there, without reading it. */
     cobj_store_close(s);
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     CHECK_INT(cobj_bytes(s), 6000 + 2 * TRAILER);
     CHECK(cobj_exists(s, &k, &sz));
     CHECK_INT(sz, 6000);
@@ -314,7 +324,7 @@ static void test_size_mismatch(void)
 {
     const char *dir = dir_for("mismatch");
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1);
     struct cobj_writer *w = NULL;
     CHECK_INT(cobj_begin(s, &k, &w), 0);
@@ -344,7 +354,7 @@ static void test_corruption(void)
 {
     const char *dir = dir_for("corrupt");
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1);
     const size_t n = 10000;
     off_t where[3 + TRAILER] = {0, 5000, (off_t)n - 1};
@@ -373,7 +383,7 @@ static void test_truncated(void)
 {
     const char *dir = dir_for("trunc");
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1), k2 = key_n(2);
     const char *p = path_of(dir, &k);
     int fd;
@@ -406,7 +416,7 @@ static void test_truncated(void)
     CHECK_INT(put(s, &k2, 100, 2), 0);
     cobj_store_close(s);
     CHECK_INT(truncate(p, 31), 0);
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     CHECK(!file_exists(p));
     CHECK(!exists(s, &k));
     CHECK(exists(s, &k2));
@@ -435,7 +445,7 @@ static void test_leftovers(void)
 {
     const char *dir = dir_for("leftovers");
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1);
     CHECK_INT(put(s, &k, 500, 1), 0);
     cobj_store_close(s);
@@ -479,7 +489,7 @@ static void test_leftovers(void)
     }
     CHECK_INT(count_tmp(dir), 3);
 
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     CHECK_INT(count_tmp(dir), 0);
     for (size_t i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, junk_kept[i]);
@@ -497,7 +507,7 @@ static void test_lru(void)
     const char *dir = dir_for("lru");
     const uint64_t one = 100 + TRAILER, cap = 3 * one;
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, cap, &s), 0);
+    CHECK_INT(store_open(dir, cap, &s), 0);
     struct cobj_key k[9];
     for (int i = 0; i < 9; i++)
         k[i] = key_n(100 + (uint64_t)i);
@@ -520,7 +530,7 @@ static void test_lru(void)
     set_mtime_ago(path_of(dir, &k[A]), 300);
     set_mtime_ago(path_of(dir, &k[E]), 200);
     set_mtime_ago(path_of(dir, &k[D]), 100);
-    CHECK_INT(cobj_store_open(dir, cap, &s), 0);
+    CHECK_INT(store_open(dir, cap, &s), 0);
     CHECK_INT(cobj_bytes(s), cap);
     CHECK_INT(put(s, &k[F], 100, F), 0); /* evicts A */
     CHECK(!exists(s, &k[A]) && exists(s, &k[D]) && exists(s, &k[E]));
@@ -532,13 +542,13 @@ static void test_lru(void)
     set_mtime_ago(path_of(dir, &k[D]), 1000);
     set_mtime_ago(path_of(dir, &k[F]), 900);
     set_mtime_ago(path_of(dir, &k[G]), 800);
-    CHECK_INT(cobj_store_open(dir, cap, &s), 0);
+    CHECK_INT(store_open(dir, cap, &s), 0);
     CHECK_INT(get(s, &k[D], 100, D), 0);
     struct stat st;
     CHECK_INT(stat(path_of(dir, &k[D]), &st), 0);
     CHECK(st.st_mtime >= time(NULL) - 5);
     cobj_store_close(s);
-    CHECK_INT(cobj_store_open(dir, cap, &s), 0);
+    CHECK_INT(store_open(dir, cap, &s), 0);
     CHECK_INT(put(s, &k[H], 100, H), 0); /* evicts F, not D */
     CHECK(exists(s, &k[D]) && !exists(s, &k[F]) && exists(s, &k[G]) && exists(s, &k[H]));
 
@@ -554,7 +564,7 @@ static void test_lru(void)
     set_mtime_ago(path_of(dir, &k[D]), 30);
     set_mtime_ago(path_of(dir, &k[G]), 20);
     set_mtime_ago(path_of(dir, &k[H]), 10);
-    CHECK_INT(cobj_store_open(dir, one, &s), 0);
+    CHECK_INT(store_open(dir, one, &s), 0);
     CHECK_INT(cobj_bytes(s), one);
     CHECK(!exists(s, &k[D]) && !exists(s, &k[G]) && exists(s, &k[H]));
     CHECK_INT(disk_bytes(dir), one);
@@ -566,7 +576,7 @@ static void test_pinned(void)
     const char *dir = dir_for("pinned");
     const uint64_t one = 100 + TRAILER, cap = 2 * one;
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, cap, &s), 0);
+    CHECK_INT(store_open(dir, cap, &s), 0);
     struct cobj_key a = key_n(1), b = key_n(2), c = key_n(3), d = key_n(4), e = key_n(5);
     int fa, fc;
     uint64_t size;
@@ -610,7 +620,7 @@ static void test_too_big(void)
     const char *dir = dir_for("big");
     const uint64_t cap = 1000;
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, cap, &s), 0);
+    CHECK_INT(store_open(dir, cap, &s), 0);
     struct cobj_key a = key_n(1), b = key_n(2);
     CHECK_INT(put(s, &a, cap - TRAILER, 1), 0); /* exactly the cap */
     CHECK_INT(cobj_bytes(s), cap);
@@ -648,7 +658,7 @@ static void test_enospc(void)
     char dir[600];
     snprintf(dir, sizeof dir, "%s/objects", mnt);
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key a = key_n(1), b = key_n(2), c = key_n(3);
     CHECK_INT(put(s, &a, 10000, 1), 0);
 
@@ -685,7 +695,7 @@ static void test_enospc(void)
     CHECK_INT(cobj_bytes(s), 30000 + 2 * TRAILER);
     CHECK_INT(disk_bytes(dir), 30000 + 2 * TRAILER);
     cobj_store_close(s);
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     CHECK_INT(cobj_bytes(s), 30000 + 2 * TRAILER);
     cobj_store_close(s);
     if (umount(mnt) != 0)
@@ -747,7 +757,7 @@ static void test_threads(void)
 {
     const char *dir = dir_for("threads");
     const uint64_t cap = 60000; /* far less than the keys in play: constant eviction */
-    CHECK_INT(cobj_store_open(dir, cap, &mt_store), 0);
+    CHECK_INT(store_open(dir, cap, &mt_store), 0);
     pthread_t t[THREADS];
     double t0 = now_s();
     for (uintptr_t i = 0; i < THREADS; i++)
@@ -761,7 +771,7 @@ static void test_threads(void)
     CHECK_INT(disk_bytes(dir), (int64_t)cobj_bytes(mt_store));
     uint64_t bytes = cobj_bytes(mt_store);
     cobj_store_close(mt_store);
-    CHECK_INT(cobj_store_open(dir, cap, &mt_store), 0);
+    CHECK_INT(store_open(dir, cap, &mt_store), 0);
     CHECK_INT(cobj_bytes(mt_store), bytes);
     /* Everything left verifies. */
     for (int i = 0; i < POOL; i++) {
@@ -780,7 +790,7 @@ static void test_verify_cost(void)
 {
     const char *dir = dir_for("cost");
     struct cobj_store *s = NULL;
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1), k2 = key_n(2);
     const size_t mb = 1 << 20;
     CHECK_INT(put(s, &k, 16 * mb, 1), 0);
@@ -843,7 +853,7 @@ static void test_index_scale(void)
     struct cobj_store *s = NULL;
     struct mallinfo2 m0 = mallinfo2();
     t0 = now_s();
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0);
+    CHECK_INT(store_open(dir, 0, &s), 0);
     double opened = now_s() - t0;
     struct mallinfo2 m1 = mallinfo2();
     CHECK_INT(cobj_bytes(s), (uint64_t)n * TRAILER);
@@ -869,6 +879,33 @@ static void test_index_scale(void)
         rm_rf(mnt);
 }
 
+/* Objects are found while the startup scan still runs (looked up on disk). */
+static void test_lookup_during_scan(void)
+{
+    const char *dir = dir_for("scan");
+    struct cobj_store *s;
+    struct cobj_key k[200];
+    CHECK_INT(store_open(dir, 0, &s), 0);
+    for (int i = 0; i < 200; i++) {
+        k[i] = cobj_key_make("srv", "acc", 1, (uint64_t)i, 7);
+        CHECK_INT(put(s, &k[i], 100 + i, (uint8_t)i), 0);
+    }
+    cobj_store_close(s);
+    CHECK_INT(cobj_store_open(dir, 0, &s), 0); /* no wait: the scan may still run */
+    for (int i = 199; i >= 0; i -= 7) {
+        uint64_t sz;
+        CHECK(cobj_exists(s, &k[i], &sz));
+        CHECK_INT(sz, 100 + i);
+        CHECK_INT(get(s, &k[i], (uint64_t)(100 + i), (uint8_t)i), 0);
+    }
+    cobj_store_wait(s);
+    uint64_t want = 0;
+    for (int i = 0; i < 200; i++)
+        want += (uint64_t)(100 + i) + TRAILER;
+    CHECK_INT(cobj_bytes(s), want); /* adopted and scanned objects counted once */
+    cobj_store_close(s);
+}
+
 int main(void)
 {
     umask(022);
@@ -882,6 +919,7 @@ int main(void)
     RUN(test_corruption);
     RUN(test_truncated);
     RUN(test_leftovers);
+    RUN(test_lookup_during_scan);
     RUN(test_lru);
     RUN(test_pinned);
     RUN(test_too_big);
