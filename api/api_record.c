@@ -32,6 +32,7 @@
 #include "util/buf.h"
 #include "util/isotime.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 
 /* meta.json larger than this is refused: a real record is a few KiB, and 64
  * attachments with 4 KiB URIs and a 64 KiB subject stay far below it. */
@@ -108,52 +109,6 @@ static const char *quote(const char *s, size_t n, char out[QUOTE_BUFSZ])
     }
     out[o] = '\0';
     return out;
-}
-
-/* Length of the valid UTF-8 sequence at s (of n bytes), or 0 when invalid:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
-static bool utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq(p + i, n - i);
-        if (!l)
-            return false;
-        i += l;
-    }
-    return true;
 }
 
 /* True when s is a JSON number as RFC 8259 spells it.  json-c keeps the text

@@ -107,40 +107,39 @@ int mb_meta_read(struct mb *m, const struct api_call *c, uint32_t slot, char **b
     return read_stored(m, slot, buf, len);
 }
 
-int mb_msg_subject(struct mb *m, uint32_t slot, char **subject)
+/* Parse the stored record of slot into *r (caller rec_free()s it): no request. */
+static int parse_stored(struct mb *m, uint32_t slot, struct rec *r)
 {
     char *text, err[128];
     size_t len;
-    struct rec r;
-    *subject = NULL;
     int rc = read_stored(m, slot, &text, &len);
     if (rc < 0)
         return rc;
-    rc = rec_from_text(text, len, false, &r, err, sizeof err);
+    rc = rec_from_text(text, len, false, r, err, sizeof err);
     free(text);
+    return rc < 0 ? -EIO : 0;
+}
+
+int mb_msg_subject(struct mb *m, uint32_t slot, char **subject)
+{
+    struct rec r;
+    *subject = NULL;
+    int rc = parse_stored(m, slot, &r);
     if (rc < 0)
-        return -EIO;
-    if (r.subject) {
-        *subject = r.subject;
-        r.subject = NULL;
-    }
+        return rc;
+    *subject = r.subject; /* taken: rec_free skips it */
+    r.subject = NULL;
     rec_free(&r);
     return 0;
 }
 
 int mb_att_uri(struct mb *m, uint32_t slot, uint32_t k, char **uri)
 {
-    char *text, err[128];
-    size_t len;
     struct rec r;
     *uri = NULL;
-    int rc = read_stored(m, slot, &text, &len);
+    int rc = parse_stored(m, slot, &r);
     if (rc < 0)
         return rc;
-    rc = rec_from_text(text, len, false, &r, err, sizeof err);
-    free(text);
-    if (rc < 0)
-        return -EIO;
     rc = -ENOENT;
     if (k < r.n_att && r.att[k].uri) {
         *uri = r.att[k].uri;

@@ -9,41 +9,16 @@
 #include <string.h>
 
 #include "mailbox/mb_name.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "tests/unit/check.h"
 #include "util/isotime.h"
 
 /* ---- an independent check of the invariants (not mb_name's own code) ---- */
 
-/* Strict UTF-8: decode and reject overlongs, surrogates, > U+10FFFF. */
+/* Strict UTF-8, decoded independently of util/utf8 (tests/fuzz/fuzz_check.h). */
 static bool valid_utf8(const unsigned char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i], cp, len, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (i + len > n)
-            return false;
-        for (unsigned k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
+    return fuzz_utf8(s, n);
 }
 
 static bool good_name(const char *s)
