@@ -9,6 +9,7 @@
  * names not at all, since a sync or a restore may bring them.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,16 +44,16 @@ void fs_reply_err(fuse_req_t req, int rc)
 
 /* ---- request context ------------------------------------------------------- */
 
-bool fs_req_is_thumbnailer(fuse_req_t req)
+/* Is process (or thread) pid a thumbnailer?  Reads /proc. */
+static bool classify(pid_t pid)
 {
     static const char *const names[] = {
         "tumbler", "tumblerd", "gnome-desktop-t", "gnome-thumbnail", "totem-video-thu",
         "evince-thumbnai", "ffmpegthumbnail", "gdk-pixbuf-thum", "gsf-office-thum",
         "atril-thumbnail", "xreader-thumbna", "glycin-image-rs", "glycin-loader",
     };
-    const struct fuse_ctx *ctx = fuse_req_ctx(req);
     char path[64], comm[32] = "";
-    snprintf(path, sizeof path, "/proc/%d/comm", (int)ctx->pid);
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
     FILE *f = fopen(path, "re");
     if (!f)
         return false;
@@ -69,7 +70,7 @@ bool fs_req_is_thumbnailer(fuse_req_t req)
      * that loads thumbnail.so: only its command line says so. */
     if (strncmp(comm, "kioworker", 9) == 0 || strncmp(comm, "kioslave", 8) == 0) {
         char cmd[1024];
-        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)ctx->pid);
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
         f = fopen(path, "re");
         if (!f)
             return false;
@@ -82,6 +83,38 @@ bool fs_req_is_thumbnailer(fuse_req_t req)
         return strstr(cmd, "thumbnail") != NULL;
     }
     return false;
+}
+
+/* Verdicts per requesting thread, kept briefly: a lookup or readdir asks on
+ * every call (for its priority) and must not read /proc each time. */
+#define WHO_SLOTS 64
+#define WHO_TTL_MS 2000
+static struct {
+    pid_t pid;
+    bool thumbnailer;
+    int64_t at;
+} who[WHO_SLOTS];
+static pthread_mutex_t who_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool fs_req_is_thumbnailer(fuse_req_t req)
+{
+    pid_t pid = fuse_req_ctx(req)->pid;
+    int64_t now = isotime_mono_ms();
+    unsigned h = (unsigned)pid % WHO_SLOTS;
+    pthread_mutex_lock(&who_lock);
+    if (who[h].pid == pid && pid && now - who[h].at < WHO_TTL_MS) {
+        bool r = who[h].thumbnailer;
+        pthread_mutex_unlock(&who_lock);
+        return r;
+    }
+    pthread_mutex_unlock(&who_lock);
+    bool r = classify(pid);
+    pthread_mutex_lock(&who_lock);
+    who[h].pid = pid;
+    who[h].thumbnailer = r;
+    who[h].at = now;
+    pthread_mutex_unlock(&who_lock);
+    return r;
 }
 
 struct api_call fs_call(struct fs *fs, fuse_req_t req)

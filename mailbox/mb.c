@@ -835,19 +835,6 @@ static uint64_t id_of_name(const char *name)
     return v;
 }
 
-bool mb_removed_via(struct mb *m, uint32_t slot, int from)
-{
-    bool r = false;
-    pthread_rwlock_rdlock(&m->lock);
-    if (slot < m->n_msgs) {
-        struct mb_msg *msg = m->msgs[slot];
-        r = msg->removed_via == from + 1 &&
-            isotime_mono_ms() - msg->removed_at < MB_REMOVAL_GRACE_MS;
-    }
-    pthread_rwlock_unlock(&m->lock);
-    return r;
-}
-
 int mb_folder_lookup(struct mb *m, const struct api_call *c, uint32_t ext, int folder,
                      const char *name, uint32_t *slot)
 {
@@ -927,19 +914,6 @@ int mb_conv_remove(struct mb *m, uint32_t ext, const char *name)
     }
     pthread_rwlock_unlock(&m->lock);
     return rc;
-}
-
-const char *mb_conv_name(struct mb *m, uint32_t conv, uint32_t *ext)
-{
-    const char *name = NULL;
-    pthread_rwlock_rdlock(&m->lock);
-    if (conv < m->n_convs) {
-        name = m->convs[conv]->name;
-        if (ext)
-            *ext = m->convs[conv]->ext;
-    }
-    pthread_rwlock_unlock(&m->lock);
-    return name;
 }
 
 int mb_conv_member(struct mb *m, uint32_t conv, const char *name, uint32_t *slot)

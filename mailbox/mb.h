@@ -182,9 +182,6 @@ int mb_conv_lookup(struct mb *m, const struct api_call *c, uint32_t ext, const c
  */
 int mb_conv_remove(struct mb *m, uint32_t ext, const char *name);
 
-/* Folder name of a conversation (valid for the mailbox's life), and its extension. */
-const char *mb_conv_name(struct mb *m, uint32_t conv, uint32_t *ext);
-
 /* Find an Alive member of conversation conv by name: 0 and *slot, or -ENOENT. */
 int mb_conv_member(struct mb *m, uint32_t conv, const char *name, uint32_t *slot);
 
@@ -290,9 +287,6 @@ int mb_remove(struct mb *m, const struct api_call *c, uint32_t slot, int from);
 /* The recursive removal that began in `from` is over (the folder itself was
  * removed): the message stops being reachable there. */
 void mb_remove_done(struct mb *m, uint32_t slot, int from);
-
-/* True when slot was removed through folder `from` within the grace period. */
-bool mb_removed_via(struct mb *m, uint32_t slot, int from);
 
 /* Restore a Deleted message (PATCH availability Alive); it returns to its type folder. */
 int mb_restore(struct mb *m, const struct api_call *c, uint32_t slot);
