@@ -273,33 +273,25 @@ struct ext_acc {
     size_t n, cap;     /* used, allocated */
 };
 
-static int ext_page(void *ctx, struct json_object *page)
+/* One entry of the extension list: kept when Enabled with a valid id. */
+static int ext_record(void *ctx, struct json_object *o)
 {
     struct ext_acc *acc = ctx;
-    struct json_object *recs, *st;
-    size_t n;
-
-    if (!json_object_object_get_ex(page, "records", &recs) ||
-        !json_object_is_type(recs, json_type_array))
-        return -EIO;
-    n = json_object_array_length(recs);
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *o = json_object_array_get_idx(recs, i);
-        struct api_ext e;
-        if (!json_object_object_get_ex(o, "status", &st) ||
-            !json_object_is_type(st, json_type_string) ||
-            strcmp(json_object_get_string(st), "Enabled") != 0)
-            continue;
-        if (ext_from_json(o, &e) != 0) {
-            log_warn("extension list: an entry without a valid id skipped");
-            continue;
-        }
-        if (acc->n == acc->cap) {
-            acc->cap = acc->cap ? acc->cap * 2 : 16;
-            acc->v = mem_reallocarray(acc->v, acc->cap, sizeof(*acc->v));
-        }
-        acc->v[acc->n++] = e;
+    struct json_object *st;
+    struct api_ext e;
+    if (!json_object_object_get_ex(o, "status", &st) ||
+        !json_object_is_type(st, json_type_string) ||
+        strcmp(json_object_get_string(st), "Enabled") != 0)
+        return 0;
+    if (ext_from_json(o, &e) != 0) {
+        log_warn("extension list: an entry without a valid id skipped");
+        return 0;
     }
+    if (acc->n == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 16;
+        acc->v = mem_reallocarray(acc->v, acc->cap, sizeof(*acc->v));
+    }
+    acc->v[acc->n++] = e;
     return 0;
 }
 
@@ -309,7 +301,7 @@ int api_extensions(struct api *a, const struct api_call *c, struct api_ext **out
     struct ext_acc acc = {0};
     struct exec_res res;
     char *url = api_url_for(a, "extension?perPage=1000");
-    int rc = page_walk(a, deadline, api_prio_of(c), url, PACE_MEDIUM, ext_page, &acc);
+    int rc = page_walk(a, deadline, api_prio_of(c), url, PACE_MEDIUM, ext_record, &acc);
 
     free(url);
     *out = NULL;

@@ -55,8 +55,12 @@ int page_walk(struct api *a, int64_t deadline, enum api_prio prio, const char *f
         rc = api_request(a, deadline, prio, &rq, &res);
         if (rc == 0 && !json_object_is_type(res.json, json_type_object))
             rc = -EIO;
-        if (rc == 0)
-            rc = fn(ctx, res.json);
+        struct json_object *recs;
+        if (rc == 0 && (!json_object_object_get_ex(res.json, "records", &recs) ||
+                        !json_object_is_type(recs, json_type_array)))
+            rc = -EIO;
+        for (size_t i = 0; rc == 0 && i < json_object_array_length(recs); i++)
+            rc = fn(ctx, json_object_array_get_idx(recs, i));
         if (rc != 0) {
             exec_res_free(&res);
             break;

@@ -19,8 +19,9 @@
 
 struct json_object;
 
-/* Called with each page (a JSON object) in order; 0 to go on, or -errno to stop. */
-typedef int (*page_fn)(void *ctx, struct json_object *page);
+/* Called with each element of each page's records array, in order; 0 to go
+ * on, or -errno to stop.  (A page without a records array fails the walk.) */
+typedef int (*page_fn)(void *ctx, struct json_object *record);
 
 /*
  * GET first_url (which has no page parameter) and every following page.

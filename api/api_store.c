@@ -67,22 +67,10 @@ struct list_ctx {
     void *ctx;     /* its argument */
 };
 
-static int list_page(void *c, struct json_object *page)
+static int list_record(void *c, struct json_object *o)
 {
     struct list_ctx *lc = c;
-    struct json_object *recs;
-    size_t n;
-
-    if (!json_object_object_get_ex(page, "records", &recs) ||
-        !json_object_is_type(recs, json_type_array))
-        return -EIO;
-    n = json_object_array_length(recs);
-    for (size_t i = 0; i < n; i++) {
-        int rc = deliver(json_object_array_get_idx(recs, i), false, lc->cb, lc->ctx, NULL);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return deliver(o, false, lc->cb, lc->ctx, NULL);
 }
 
 int api_list(struct api *a, const struct api_call *c, uint64_t ext_id, enum rec_type type,
@@ -98,7 +86,7 @@ int api_list(struct api *a, const struct api_call *c, uint64_t ext_id, enum rec_
                       "extension/%llu/message-store?messageType=%s&availability=Alive"
                       "&availability=Deleted&dateFrom=1970-01-01T00:00:00.000Z&perPage=1000",
                       (unsigned long long)ext_id, rec_type_name(type));
-    rc = page_walk(a, api_deadline(a, c), api_prio_of(c), url, PACE_LIGHT, list_page, &lc);
+    rc = page_walk(a, api_deadline(a, c), api_prio_of(c), url, PACE_LIGHT, list_record, &lc);
     free(url);
     return rc;
 }
