@@ -11,27 +11,11 @@
 
 #include "cache/cache_dir.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tmpdir.h"
 
-static char base[] = "/tmp/rcfs-test-cdir-XXXXXX";
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
-static void rm_rf(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
-static char *sub(const char *rel)
-{
-    static char buf[8][512];
-    static int next;
-    char *b = buf[next++ % 8];
-    snprintf(b, sizeof buf[0], "%s/%s", base, rel);
-    return b;
-}
 
 static unsigned mode_of(const char *path)
 {
@@ -45,18 +29,18 @@ static void test_create(void)
 {
     char err[256] = "";
     struct cdir *d = NULL;
-    CHECK_INT(cdir_open(sub("a/b/cache"), &d, err, sizeof err), 0);
+    CHECK_INT(cdir_open(tmp_path("a/b/cache"), &d, err, sizeof err), 0);
     CHECK(d != NULL);
-    CHECK_INT(mode_of(sub("a")), 0700);
-    CHECK_INT(mode_of(sub("a/b")), 0700);
-    CHECK_INT(mode_of(sub("a/b/cache")), 0700);
-    CHECK_INT(mode_of(sub("a/b/cache/objects")), 0700);
-    CHECK_INT(mode_of(sub("a/b/cache/state")), 0700);
-    CHECK_INT(mode_of(sub("a/b/cache/lock")), 0600);
-    CHECK_STR(cdir_objects(d), sub("a/b/cache/objects"));
+    CHECK_INT(mode_of(tmp_path("a")), 0700);
+    CHECK_INT(mode_of(tmp_path("a/b")), 0700);
+    CHECK_INT(mode_of(tmp_path("a/b/cache")), 0700);
+    CHECK_INT(mode_of(tmp_path("a/b/cache/objects")), 0700);
+    CHECK_INT(mode_of(tmp_path("a/b/cache/state")), 0700);
+    CHECK_INT(mode_of(tmp_path("a/b/cache/lock")), 0600);
+    CHECK_STR(cdir_objects(d), tmp_path("a/b/cache/objects"));
 
     /* The lock file names us while we hold it. */
-    FILE *f = fopen(sub("a/b/cache/lock"), "r");
+    FILE *f = fopen(tmp_path("a/b/cache/lock"), "r");
     long pid = 0;
     CHECK(f && fscanf(f, "%ld", &pid) == 1);
     if (f)
@@ -66,7 +50,7 @@ static void test_create(void)
     cdir_close(NULL);
 
     /* Opening again (existing folder) works, and the lock was released. */
-    CHECK_INT(cdir_open(sub("a/b/cache"), &d, err, sizeof err), 0);
+    CHECK_INT(cdir_open(tmp_path("a/b/cache"), &d, err, sizeof err), 0);
     cdir_close(d);
 }
 
@@ -74,15 +58,15 @@ static void test_tighten(void)
 {
     char err[256] = "";
     struct cdir *d = NULL;
-    CHECK_INT(mkdir(sub("loose"), 0700), 0);
-    CHECK_INT(chmod(sub("loose"), 0755), 0);
-    CHECK_INT(cdir_open(sub("loose"), &d, err, sizeof err), 0);
-    CHECK_INT(mode_of(sub("loose")), 0700);
+    CHECK_INT(mkdir(tmp_path("loose"), 0700), 0);
+    CHECK_INT(chmod(tmp_path("loose"), 0755), 0);
+    CHECK_INT(cdir_open(tmp_path("loose"), &d, err, sizeof err), 0);
+    CHECK_INT(mode_of(tmp_path("loose")), 0700);
     cdir_close(d);
 
-    CHECK_INT(chmod(sub("loose"), 0777), 0);
-    CHECK_INT(cdir_open(sub("loose"), &d, NULL, 0), 0);
-    CHECK_INT(mode_of(sub("loose")), 0700);
+    CHECK_INT(chmod(tmp_path("loose"), 0777), 0);
+    CHECK_INT(cdir_open(tmp_path("loose"), &d, NULL, 0), 0);
+    CHECK_INT(mode_of(tmp_path("loose")), 0700);
     cdir_close(d);
 }
 
@@ -90,31 +74,31 @@ static void test_foreign_owner(void)
 {
     char err[256] = "";
     struct cdir *d = NULL;
-    CHECK_INT(mkdir(sub("foreign"), 0700), 0);
-    if (chown(sub("foreign"), 54321, 54321) != 0) {
+    CHECK_INT(mkdir(tmp_path("foreign"), 0700), 0);
+    if (chown(tmp_path("foreign"), 54321, 54321) != 0) {
         fprintf(stderr, "note: cannot chown (not root?); skipping the foreign-owner case\n");
         return;
     }
-    CHECK_INT(cdir_open(sub("foreign"), &d, err, sizeof err), -EPERM);
+    CHECK_INT(cdir_open(tmp_path("foreign"), &d, err, sizeof err), -EPERM);
     CHECK(strstr(err, "belongs to uid 54321") != NULL);
-    CHECK(strstr(err, sub("foreign")) != NULL);
+    CHECK(strstr(err, tmp_path("foreign")) != NULL);
     /* Refused before anything was created or changed in it. */
     struct stat st;
-    CHECK(stat(sub("foreign/lock"), &st) != 0);
-    CHECK_INT(mode_of(sub("foreign")), 0700);
+    CHECK(stat(tmp_path("foreign/lock"), &st) != 0);
+    CHECK_INT(mode_of(tmp_path("foreign")), 0700);
 }
 
 static void test_not_a_folder(void)
 {
     char err[256] = "";
     struct cdir *d = NULL;
-    FILE *f = fopen(sub("plain"), "w");
+    FILE *f = fopen(tmp_path("plain"), "w");
     CHECK(f != NULL);
     if (f)
         fclose(f);
-    CHECK_INT(cdir_open(sub("plain"), &d, err, sizeof err), -ENOTDIR);
+    CHECK_INT(cdir_open(tmp_path("plain"), &d, err, sizeof err), -ENOTDIR);
     CHECK(err[0] != '\0');
-    CHECK_INT(cdir_open(sub("plain/below"), &d, err, sizeof err), -ENOTDIR);
+    CHECK_INT(cdir_open(tmp_path("plain/below"), &d, err, sizeof err), -ENOTDIR);
 }
 
 /* In a child: try to open path, exit 0 when refused with the expected line. */
@@ -147,20 +131,20 @@ static void test_lock(void)
 {
     char err[256] = "";
     struct cdir *d = NULL, *d2 = NULL;
-    CHECK_INT(cdir_open(sub("locked"), &d, err, sizeof err), 0);
-    CHECK_INT(child_open(sub("locked"), -EBUSY, (long)getpid()), 0);
+    CHECK_INT(cdir_open(tmp_path("locked"), &d, err, sizeof err), 0);
+    CHECK_INT(child_open(tmp_path("locked"), -EBUSY, (long)getpid()), 0);
     /* A second open in this process is refused too (flock is per open file). */
-    CHECK_INT(cdir_open(sub("locked"), &d2, err, sizeof err), -EBUSY);
+    CHECK_INT(cdir_open(tmp_path("locked"), &d2, err, sizeof err), -EBUSY);
     CHECK(strstr(err, "in use by another rcfs") != NULL);
     cdir_close(d);
-    CHECK_INT(child_open(sub("locked"), 0, 0), 0);
+    CHECK_INT(child_open(tmp_path("locked"), 0, 0), 0);
     /* A child holding it keeps us out until it exits. */
     int ready[2];
     CHECK_INT(pipe(ready), 0);
     pid_t pid = fork();
     if (pid == 0) {
         struct cdir *c = NULL;
-        char ok = cdir_open(sub("locked"), &c, NULL, 0) == 0 ? 'y' : 'n';
+        char ok = cdir_open(tmp_path("locked"), &c, NULL, 0) == 0 ? 'y' : 'n';
         if (write(ready[1], &ok, 1) != 1)
             _exit(1);
         pause();
@@ -169,17 +153,17 @@ static void test_lock(void)
     char ok = 0;
     CHECK_INT(read(ready[0], &ok, 1), 1);
     CHECK_INT(ok, 'y');
-    CHECK_INT(cdir_open(sub("locked"), &d, err, sizeof err), -EBUSY);
+    CHECK_INT(cdir_open(tmp_path("locked"), &d, err, sizeof err), -EBUSY);
     char want[256];
     snprintf(want, sizeof want, "cache folder %s is in use by another rcfs (pid %ld)",
-             sub("locked"), (long)pid);
+             tmp_path("locked"), (long)pid);
     CHECK_STR(err, want);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     close(ready[0]);
     close(ready[1]);
     /* The dead holder's lock went with it. */
-    CHECK_INT(cdir_open(sub("locked"), &d, err, sizeof err), 0);
+    CHECK_INT(cdir_open(tmp_path("locked"), &d, err, sizeof err), 0);
     cdir_close(d);
 }
 
@@ -187,7 +171,7 @@ static void test_state_path(void)
 {
     char err[256] = "";
     struct cdir *d = NULL;
-    CHECK_INT(cdir_open(sub("st"), &d, err, sizeof err), 0);
+    CHECK_INT(cdir_open(tmp_path("st"), &d, err, sizeof err), 0);
     const char *key = "https://platform.ringcentral.com|account 123";
     char *p1 = cdir_state_path(d, key);
     char *p2 = cdir_state_path(d, key);
@@ -199,7 +183,7 @@ static void test_state_path(void)
         XXH128_canonical_t c;
         XXH128_canonicalFromHash(&c, XXH3_128bits(key, strlen(key)));
         char want[512];
-        int n = snprintf(want, sizeof want, "%s/", sub("st/state"));
+        int n = snprintf(want, sizeof want, "%s/", tmp_path("st/state"));
         for (int i = 0; i < 16; i++)
             n += snprintf(want + n, sizeof want - (size_t)n, "%02x", c.digest[i]);
         CHECK_STR(p1, want);
@@ -215,16 +199,14 @@ static void test_state_path(void)
 int main(void)
 {
     umask(022);
-    if (!mkdtemp(base)) {
-        perror("mkdtemp");
+    if (tmp_init() < 0)
         return 1;
-    }
     RUN(test_create);
     RUN(test_tighten);
     RUN(test_foreign_owner);
     RUN(test_not_a_folder);
     RUN(test_lock);
     RUN(test_state_path);
-    rm_rf(base);
+    tmp_rm_rf(base);
     return CHECK_DONE();
 }

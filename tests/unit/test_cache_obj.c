@@ -17,6 +17,7 @@
 
 #include "cache/cache_obj.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tmpdir.h"
 
 #define TRAILER 32 /* the on-disk trailer size the module defines */
 
@@ -30,29 +31,11 @@ static int store_open(const char *dir, uint64_t max, struct cobj_store **s)
     return rc;
 }
 
-static char base[] = "/tmp/rcfs-test-cobj-XXXXXX";
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
-static void rm_rf(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
-/* A fresh store folder for one test: <base>/<name>. */
-static char *dir_for(const char *name)
-{
-    static char buf[4][512];
-    static int next;
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", base, name);
-    return b;
-}
 
 static double now_s(void)
 {
@@ -230,7 +213,7 @@ static void test_keys(void)
 
 static void test_round_trip(void)
 {
-    const char *dir = dir_for("rt");
+    const char *dir = tmp_path("rt");
     struct cobj_store *s = NULL;
     CHECK_INT(store_open(dir, 0, &s), 0);
     CHECK_INT(cobj_bytes(s), 0);
@@ -322,7 +305,7 @@ static void test_round_trip(void)
 
 static void test_size_mismatch(void)
 {
-    const char *dir = dir_for("mismatch");
+    const char *dir = tmp_path("mismatch");
     struct cobj_store *s = NULL;
     CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1);
@@ -352,7 +335,7 @@ static void test_size_mismatch(void)
 
 static void test_corruption(void)
 {
-    const char *dir = dir_for("corrupt");
+    const char *dir = tmp_path("corrupt");
     struct cobj_store *s = NULL;
     CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1);
@@ -381,7 +364,7 @@ static void test_corruption(void)
 
 static void test_truncated(void)
 {
-    const char *dir = dir_for("trunc");
+    const char *dir = tmp_path("trunc");
     struct cobj_store *s = NULL;
     CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1), k2 = key_n(2);
@@ -443,7 +426,7 @@ static void test_truncated(void)
 
 static void test_leftovers(void)
 {
-    const char *dir = dir_for("leftovers");
+    const char *dir = tmp_path("leftovers");
     struct cobj_store *s = NULL;
     CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1);
@@ -504,7 +487,7 @@ static void test_leftovers(void)
 
 static void test_lru(void)
 {
-    const char *dir = dir_for("lru");
+    const char *dir = tmp_path("lru");
     const uint64_t one = 100 + TRAILER, cap = 3 * one;
     struct cobj_store *s = NULL;
     CHECK_INT(store_open(dir, cap, &s), 0);
@@ -573,7 +556,7 @@ static void test_lru(void)
 
 static void test_pinned(void)
 {
-    const char *dir = dir_for("pinned");
+    const char *dir = tmp_path("pinned");
     const uint64_t one = 100 + TRAILER, cap = 2 * one;
     struct cobj_store *s = NULL;
     CHECK_INT(store_open(dir, cap, &s), 0);
@@ -617,7 +600,7 @@ static void test_pinned(void)
 
 static void test_too_big(void)
 {
-    const char *dir = dir_for("big");
+    const char *dir = tmp_path("big");
     const uint64_t cap = 1000;
     struct cobj_store *s = NULL;
     CHECK_INT(store_open(dir, cap, &s), 0);
@@ -648,7 +631,7 @@ static void test_too_big(void)
 
 static void test_enospc(void)
 {
-    char *mnt = dir_for("tiny");
+    char *mnt = tmp_path("tiny");
     CHECK_INT(mkdir(mnt, 0700), 0);
     if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") != 0) {
         fprintf(stderr, "note: cannot mount a tmpfs (%s); skipping the full-disk case\n",
@@ -755,7 +738,7 @@ static void *mt_worker(void *arg)
 
 static void test_threads(void)
 {
-    const char *dir = dir_for("threads");
+    const char *dir = tmp_path("threads");
     const uint64_t cap = 60000; /* far less than the keys in play: constant eviction */
     CHECK_INT(store_open(dir, cap, &mt_store), 0);
     pthread_t t[THREADS];
@@ -788,7 +771,7 @@ static void test_threads(void)
 
 static void test_verify_cost(void)
 {
-    const char *dir = dir_for("cost");
+    const char *dir = tmp_path("cost");
     struct cobj_store *s = NULL;
     CHECK_INT(store_open(dir, 0, &s), 0);
     struct cobj_key k = key_n(1), k2 = key_n(2);
@@ -841,7 +824,7 @@ static void fake_objects(const char *dir, int n)
 static void test_index_scale(void)
 {
     /* On a tmpfs when we can: the figure is about the index, not the disk. */
-    char *mnt = dir_for("scale");
+    char *mnt = tmp_path("scale");
     mkdir(mnt, 0700);
     bool mounted = mount("tmpfs", mnt, "tmpfs", 0, "size=64m,nr_inodes=200000") == 0;
     char dir[520];
@@ -876,13 +859,13 @@ static void test_index_scale(void)
         CHECK(per < 100);
     cobj_store_close(s);
     if (!mounted || umount(mnt) != 0)
-        rm_rf(mnt);
+        tmp_rm_rf(mnt);
 }
 
 /* Objects are found while the startup scan still runs (looked up on disk). */
 static void test_lookup_during_scan(void)
 {
-    const char *dir = dir_for("scan");
+    const char *dir = tmp_path("scan");
     struct cobj_store *s;
     struct cobj_key k[200];
     CHECK_INT(store_open(dir, 0, &s), 0);
@@ -909,10 +892,8 @@ static void test_lookup_during_scan(void)
 int main(void)
 {
     umask(022);
-    if (!mkdtemp(base)) {
-        perror("mkdtemp");
+    if (tmp_init() < 0)
         return 1;
-    }
     RUN(test_keys);
     RUN(test_round_trip);
     RUN(test_size_mismatch);
@@ -927,6 +908,6 @@ int main(void)
     RUN(test_threads);
     RUN(test_verify_cost);
     RUN(test_index_scale);
-    rm_rf(base);
+    tmp_rm_rf(base);
     return CHECK_DONE();
 }

@@ -13,30 +13,13 @@
 
 #include "cache/cache_rlog.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tmpdir.h"
 
 #define HDR 32 /* the entry header size the module defines */
 
-static char base[] = "/tmp/rcfs-test-rlog-XXXXXX";
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
-static void rm_rf(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
-static char *dir_for(const char *name)
-{
-    static char buf[4][512];
-    static int next;
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", base, name);
-    mkdir(b, 0700);
-    return b;
-}
 
 static char *log_path(const char *dir, unsigned gen, const char *suffix)
 {
@@ -97,7 +80,7 @@ static int read_is(struct rlog *l, uint64_t id, struct rlog_ref ref, int version
 
 static void test_append_read(void)
 {
-    const char *dir = dir_for("basic");
+    const char *dir = tmp_dir("basic");
     struct rlog *l = NULL;
     CHECK_INT(rlog_open(dir, 1, 0, UINT64_MAX, &l), -ENOENT);
     CHECK_INT(rlog_open(dir, 1, 1, UINT64_MAX, &l), 0);
@@ -162,7 +145,7 @@ static void test_append_read(void)
 
 static void test_damage(void)
 {
-    const char *dir = dir_for("damage");
+    const char *dir = tmp_dir("damage");
     const char *p = log_path(dir, 1, "");
     struct rlog *l = NULL;
     CHECK_INT(rlog_open(dir, 1, 1, UINT64_MAX, &l), 0);
@@ -189,7 +172,7 @@ static void test_damage(void)
 
 static void test_torn_append(void)
 {
-    const char *dir = dir_for("torn");
+    const char *dir = tmp_dir("torn");
     const char *p = log_path(dir, 1, "");
     struct rlog *l = NULL;
     CHECK_INT(rlog_open(dir, 1, 1, UINT64_MAX, &l), 0);
@@ -239,7 +222,7 @@ static void test_torn_append(void)
 
 static void test_failed_append(void)
 {
-    char *mnt = dir_for("tiny");
+    char *mnt = tmp_dir("tiny");
     if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") != 0) {
         fprintf(stderr, "note: cannot mount a tmpfs (%s); skipping the full-disk case\n",
                 strerror(errno));
@@ -275,7 +258,7 @@ static void test_failed_append(void)
 
 static void test_compact(void)
 {
-    const char *dir = dir_for("compact");
+    const char *dir = tmp_dir("compact");
     struct rlog *l = NULL, *l2 = NULL;
     CHECK_INT(rlog_open(dir, 1, 1, UINT64_MAX, &l), 0);
     enum { N = 200 };
@@ -372,7 +355,7 @@ static void *mt_worker(void *arg)
 
 static void test_threads(void)
 {
-    const char *dir = dir_for("threads");
+    const char *dir = tmp_dir("threads");
     CHECK_INT(rlog_open(dir, 1, 1, UINT64_MAX, &mt_log), 0);
     pthread_t t[6];
     for (uintptr_t i = 0; i < 6; i++)
@@ -388,7 +371,7 @@ static void test_threads(void)
 
 static void test_rates(void)
 {
-    const char *dir = dir_for("rates");
+    const char *dir = tmp_dir("rates");
     struct rlog *l = NULL, *l2 = NULL;
     CHECK_INT(rlog_open(dir, 1, 1, UINT64_MAX, &l), 0);
     enum { N = 100000 };
@@ -438,10 +421,8 @@ static void test_rates(void)
 int main(void)
 {
     umask(022);
-    if (!mkdtemp(base)) {
-        perror("mkdtemp");
+    if (tmp_init() < 0)
         return 1;
-    }
     RUN(test_append_read);
     RUN(test_damage);
     RUN(test_torn_append);
@@ -449,6 +430,6 @@ int main(void)
     RUN(test_compact);
     RUN(test_threads);
     RUN(test_rates);
-    rm_rf(base);
+    tmp_rm_rf(base);
     return CHECK_DONE();
 }

@@ -19,29 +19,13 @@
 
 #include "cache/cache_snap.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tmpdir.h"
 
 #define SCHEMA 7
 
-static char base[] = "/tmp/rcfs-test-snap-XXXXXX";
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
-static void rm_rf(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
-static char *path_for(const char *name)
-{
-    static char buf[8][512];
-    static int next;
-    char *b = buf[next++ % 8];
-    snprintf(b, sizeof buf[0], "%s/%s", base, name);
-    return b;
-}
 
 /* Time limits mean nothing under a sanitizer or valgrind. */
 static int timing_meaningful(void)
@@ -125,7 +109,7 @@ static int sample_ok(const struct snap *s)
 
 static void test_round_trip(void)
 {
-    const char *p = path_for("rt.snap");
+    const char *p = tmp_path("rt.snap");
     struct snap s;
     CHECK_INT(snap_load(p, SCHEMA, &s), -ENOENT);
     CHECK_INT(snap_save(p, SCHEMA, sample, 3), 0);
@@ -168,7 +152,7 @@ static void test_round_trip(void)
 
 static void test_schema(void)
 {
-    const char *p = path_for("schema.snap");
+    const char *p = tmp_path("schema.snap");
     struct snap s;
     CHECK_INT(snap_save(p, SCHEMA, sample, 3), 0);
     CHECK_INT(snap_load(p, SCHEMA + 1, &s), -EINVAL);
@@ -181,7 +165,7 @@ static void test_schema(void)
 /* Every single-byte change, every truncation and any extra byte is refused. */
 static void test_damage_everywhere(void)
 {
-    const char *p = path_for("damage.snap");
+    const char *p = tmp_path("damage.snap");
     CHECK_INT(snap_save(p, SCHEMA, sample, 3), 0);
     size_t len = 0;
     uint8_t *good = read_file(p, &len);
@@ -249,14 +233,14 @@ static void test_failed_save(void)
 {
     struct snap s;
     /* The name is taken by a folder: everything but the rename works. */
-    const char *p = path_for("isdir.snap");
+    const char *p = tmp_path("isdir.snap");
     CHECK_INT(mkdir(p, 0700), 0);
     CHECK(snap_save(p, SCHEMA, sample, 3) < 0);
     CHECK_INT(count_tmp(base), 0);
 
     /* A folder we may not write to (as an unprivileged user, since root
      * may write anywhere): refused, the old file intact, no temporary. */
-    const char *ro = path_for("readonly");
+    const char *ro = tmp_path("readonly");
     CHECK_INT(mkdir(ro, 0755), 0);
     char old[600];
     snprintf(old, sizeof old, "%s/index.snap", ro);
@@ -286,10 +270,10 @@ static void test_failed_save(void)
     snap_free(&s);
 
     /* A missing folder. */
-    CHECK_INT(snap_save(path_for("nowhere/x.snap"), SCHEMA, sample, 3), -ENOENT);
+    CHECK_INT(snap_save(tmp_path("nowhere/x.snap"), SCHEMA, sample, 3), -ENOENT);
 
     /* A full disk: the old snapshot survives and no temporary is left. */
-    char *mnt = path_for("tiny");
+    char *mnt = tmp_path("tiny");
     CHECK_INT(mkdir(mnt, 0700), 0);
     if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") != 0) {
         fprintf(stderr, "note: cannot mount a tmpfs (%s); skipping the full-disk case\n",
@@ -353,7 +337,7 @@ static void test_threads(void)
 
 static void test_load_time(void)
 {
-    const char *p = path_for("big.snap");
+    const char *p = tmp_path("big.snap");
     const size_t mb = 1 << 20;
     uint8_t *a = malloc(16 * mb), *b = malloc(4 * mb);
     for (size_t i = 0; i < 16 * mb; i++)
@@ -395,16 +379,14 @@ static void test_load_time(void)
 int main(void)
 {
     umask(022);
-    if (!mkdtemp(base)) {
-        perror("mkdtemp");
+    if (tmp_init() < 0)
         return 1;
-    }
     RUN(test_round_trip);
     RUN(test_schema);
     RUN(test_damage_everywhere);
     RUN(test_failed_save);
     RUN(test_threads);
     RUN(test_load_time);
-    rm_rf(base);
+    tmp_rm_rf(base);
     return CHECK_DONE();
 }
