@@ -11,16 +11,14 @@ import base64
 import http.client
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.parse
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RCEMU = os.path.join(HERE, "rcemu.py")
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+from tests.lib.emu import _tail, start_rcemu, stop_process  # noqa: E402  (one way to run rcemu)
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MULTIPART_JSON = "application/vnd.ringcentral.multipart+json"
 
@@ -73,43 +71,17 @@ class Emu:
         self.started_in = None
 
     def start(self, timeout=30):
-        if os.path.exists(self.ready):
-            os.unlink(self.ready)
         t0 = time.monotonic()
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([PYTHON, RCEMU, "--ready-file", self.ready] + self.args,
-                                         stdout=log, stderr=log, start_new_session=True)
-        while time.monotonic() - t0 < timeout:
-            if os.path.exists(self.ready):
-                with open(self.ready) as f:
-                    self.info = json.load(f)
-                self.started_in = time.monotonic() - t0
-                return self
-            if self.proc.poll() is not None:
-                raise RuntimeError("rcemu exited %s: %s" % (self.proc.returncode, self.tail()))
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError("rcemu not ready in %ss" % timeout)
+        self.proc, self.info = start_rcemu(self.args, self.ready, self.log, timeout)
+        self.started_in = time.monotonic() - t0
+        return self
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(10)
+        stop_process(self.proc)
         self.proc = None
 
     def tail(self):
-        try:
-            with open(self.log, "rb") as f:
-                return f.read()[-3000:].decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return _tail(self.log, 3000)
 
     def __enter__(self):
         return self.start()

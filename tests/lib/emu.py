@@ -19,6 +19,56 @@ RCEMU = os.path.join(ROOT, "tests", "emulator", "rcemu.py")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
+def _tail(path, n=4000):
+    try:
+        with open(path, "rb") as f:
+            return f.read()[-n:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def start_rcemu(args, ready_path, log_path, timeout=60):
+    """Start rcemu.py with args (the ready file is added) and wait for its
+    ready file, never for a fixed time.  Returns (process, ready-file facts);
+    raises RuntimeError (with the log's end) if it exits or is not ready."""
+    if os.path.exists(ready_path):
+        os.unlink(ready_path)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([PYTHON, RCEMU, "--ready-file", ready_path] + list(args),
+                                stdout=log, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(ready_path):
+            with open(ready_path) as f:
+                try:
+                    return proc, json.load(f)
+                except ValueError:
+                    pass  # written atomically, but be safe
+        if proc.poll() is not None:
+            raise RuntimeError("emulator exited with %s; log: %s" %
+                               (proc.returncode, _tail(log_path)))
+        time.sleep(0.02)
+    stop_process(proc)
+    raise RuntimeError("emulator not ready after %ss" % timeout)
+
+
+def stop_process(proc):
+    """SIGTERM a process group started by start_rcemu, SIGKILL if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(10)
+
+
 class Emulator:
     """A running emulator: its ready-file facts and its control API."""
 
@@ -30,7 +80,7 @@ class Emulator:
         # Fixed credentials and time anchor: a restarted emulator (start()
         # after stop()) serves the same mailbox to the same client.
         now_ms = int(time.time() * 1000)
-        self.args = ["--ready-file", self.ready_path, "--seed", str(seed),
+        self.args = ["--seed", str(seed),
                      "--messages", str(messages), "--extensions", str(extensions),
                      "--credentials", os.path.join(self.workdir, "rcemu-credentials.json"),
                      "--anchor-ms", str(now_ms - now_ms % 3600000)]
@@ -48,26 +98,7 @@ class Emulator:
         if ports:
             args += ["--port", str(ports["port"]), "--media-port", str(ports["media_port"]),
                      "--control-port", str(ports["control_port"])]
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([PYTHON, RCEMU] + args, stdout=log, stderr=log,
-                                     start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if os.path.exists(self.ready_path):
-                with open(self.ready_path) as f:
-                    try:
-                        self.info = json.load(f)
-                        break
-                    except ValueError:
-                        pass  # written atomically, but be safe
-            if self.proc.poll() is not None:
-                raise RuntimeError("emulator exited with %s; log: %s" %
-                                   (self.proc.returncode, self.tail_log()))
-            time.sleep(0.05)
-        else:
-            self.stop()
-            raise RuntimeError("emulator not ready after %ss" % timeout)
+        self.proc, self.info = start_rcemu(args, self.ready_path, self.log_path, timeout)
         return self
 
     def ports(self):
@@ -78,24 +109,11 @@ class Emulator:
                 "control_port": port(self.info["control_url"])}
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        stop_process(self.proc)
         self.proc = None
 
     def tail_log(self, n=4000):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read()[-n:].decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return _tail(self.log_path, n)
 
     def __enter__(self):
         return self.start()
