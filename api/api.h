@@ -87,9 +87,9 @@ int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen)
 const char *api_account_id(const struct api *a);
 
 struct api_ext {
-    uint64_t id;      /* extension id */
-    char number[32];  /* extensionNumber as sent ("" if none or invalid) */
-    char name[128];   /* name as sent, truncated ("" if none) */
+    uint64_t id;     /* extension id */
+    char number[32]; /* extensionNumber as sent ("" if none or invalid) */
+    char name[128];  /* name as sent, truncated ("" if none) */
 };
 
 /*
@@ -126,8 +126,8 @@ int api_list(struct api *a, const struct api_call *c, uint64_t ext_id, enum rec_
  * does not mention at all, or another per-id error, fails the call (-EIO, or
  * that item's errno) after the records that did come were delivered.
  */
-int api_get(struct api *a, const struct api_call *c, uint64_t ext_id, const uint64_t *ids,
-            size_t n, api_rec_cb cb, void *ctx);
+int api_get(struct api *a, const struct api_call *c, uint64_t ext_id, const uint64_t *ids, size_t n,
+            api_rec_cb cb, void *ctx);
 
 /*
  * Set readStatus (PUT) and return the server's updated record in *out
@@ -158,9 +158,9 @@ int api_delete(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_
                bool purge, enum rec_avail from);
 
 struct api_sync_result {
-    char *token;             /* new syncToken (malloc'd; caller frees) */
+    char *token;              /* new syncToken (malloc'd; caller frees) */
     bool older_records_exist; /* syncInfo.olderRecordsExist */
-    int64_t sync_time_ms;    /* syncInfo.syncTime (ms), 0 when absent or unparsable */
+    int64_t sync_time_ms;     /* syncInfo.syncTime (ms), 0 when absent or unparsable */
 };
 
 /*
@@ -179,19 +179,19 @@ int api_sync(struct api *a, const struct api_call *c, uint64_t ext_id, const cha
 typedef int (*api_sink_fn)(void *ctx, const void *p, size_t n);
 
 struct api_content {
-    const char *uri;           /* the attachment's uri as the server sent it */
-    const char *expect_type;   /* the attachment's contentType; a response of another
-                                  type (e.g. a 200 JSON error body) is an error */
-    int64_t expect_size;       /* known size, or -1 */
-    int64_t range_len;         /* > 0: ask only for the first range_len bytes */
-    api_sink_fn sink;          /* receives the body */
+    const char *uri;         /* the attachment's uri as the server sent it */
+    const char *expect_type; /* the attachment's contentType; a response of another
+                                type (e.g. a 200 JSON error body) is an error */
+    int64_t expect_size;     /* known size, or -1 */
+    int64_t range_len;       /* > 0: ask only for the first range_len bytes */
+    api_sink_fn sink;        /* receives the body */
     void *sink_ctx;
 };
 
 struct api_content_info {
-    int64_t total_size;   /* full content size (from Content-Length or Content-Range), -1 unknown */
-    int64_t received;     /* bytes passed to the sink */
-    bool complete;        /* received == total_size: the sink holds the whole content */
+    int64_t total_size; /* full content size (from Content-Length or Content-Range), -1 unknown */
+    int64_t received;   /* bytes passed to the sink */
+    bool complete;      /* received == total_size: the sink holds the whole content */
 };
 
 /*
@@ -215,10 +215,10 @@ int api_fetch(struct api *a, const struct api_call *c, const struct api_content 
 
 /* Counters for logs and the benchmark. */
 struct api_stats {
-    uint64_t requests;      /* HTTP requests sent (attempts that may have reached the server) */
-    uint64_t retries;       /* of which retries */
-    uint64_t rate_limited;  /* 429 answers */
-    uint64_t refreshes;     /* token refreshes (and JWT grants after the first) */
+    uint64_t requests;     /* HTTP requests sent (attempts that may have reached the server) */
+    uint64_t retries;      /* of which retries */
+    uint64_t rate_limited; /* 429 answers */
+    uint64_t refreshes;    /* token refreshes (and JWT grants after the first) */
 };
 void api_get_stats(struct api *a, struct api_stats *out);
 

@@ -70,22 +70,22 @@ struct cobj_store {
     uint64_t max_bytes;       /* cap (0 = none) */
     atomic_uint_fast64_t seq; /* temporary-name counter */
 
-    pthread_mutex_t mu;   /* guards everything below, and every rename into or
-                             unlink of a final object name, so the index and
-                             the folder never disagree */
-    struct obj_ent *ents; /* the slab */
-    uint32_t nslab;       /* slots ever used (high-water mark) */
-    uint32_t ncap;        /* slots allocated */
-    uint32_t free_head;   /* free slots below nslab, linked through hnext */
-    uint32_t count;       /* entries in use */
-    uint32_t *buckets;    /* hash heads (slot indices) */
-    uint32_t nbuckets;    /* a power of two >= count */
-    uint32_t lru_head;    /* least recently used */
-    uint32_t lru_tail;    /* most recently used */
-    uint64_t bytes;       /* content + trailers of present (not gone) entries */
-    bool scanning;        /* the startup scan runs: the index may lack objects that
-                             are on disk (lookups check the disk), and the byte
-                             count is partial (nothing is evicted) */
+    pthread_mutex_t mu;     /* guards everything below, and every rename into or
+                               unlink of a final object name, so the index and
+                               the folder never disagree */
+    struct obj_ent *ents;   /* the slab */
+    uint32_t nslab;         /* slots ever used (high-water mark) */
+    uint32_t ncap;          /* slots allocated */
+    uint32_t free_head;     /* free slots below nslab, linked through hnext */
+    uint32_t count;         /* entries in use */
+    uint32_t *buckets;      /* hash heads (slot indices) */
+    uint32_t nbuckets;      /* a power of two >= count */
+    uint32_t lru_head;      /* least recently used */
+    uint32_t lru_tail;      /* most recently used */
+    uint64_t bytes;         /* content + trailers of present (not gone) entries */
+    bool scanning;          /* the startup scan runs: the index may lack objects that
+                               are on disk (lookups check the disk), and the byte
+                               count is partial (nothing is evicted) */
     pthread_cond_t scanned; /* broadcast when the scan ends */
     pthread_t scanner;      /* the scan's thread */
     bool scanner_started;   /* join it at close */
@@ -529,7 +529,8 @@ static void *obj_scan_main(void *arg)
     pthread_mutex_lock(&s->mu);
     if (rc < 0)
         log_warn("cache: scanning the objects failed (%s); unindexed objects are found "
-                 "when asked for and never evicted", strerror(-rc));
+                 "when asked for and never evicted",
+                 strerror(-rc));
     obj_merge(s, found, n);
     s->scanning = false;
     /* The cap may have been lowered since the last mount. */

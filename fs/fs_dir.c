@@ -22,13 +22,13 @@
 #define DCACHE_SLOTS 64
 
 struct dent {
-    const char *name;     /* valid for the mailbox's life */
-    struct fs_node node;  /* what the entry is */
+    const char *name;    /* valid for the mailbox's life */
+    struct fs_node node; /* what the entry is */
 };
 
 struct dirh {
-    uint64_t ino;              /* the directory */
-    uint32_t n;                /* entries, "." and ".." included */
+    uint64_t ino; /* the directory */
+    uint32_t n;   /* entries, "." and ".." included */
     struct dent *e;
     struct mb_listing listing; /* keeps the listing arrays alive */
     int refs;                  /* readers using it (dcache holds one) */
@@ -117,8 +117,10 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
             if (n.folder == MB_FOLDER_CONVERSATIONS)
                 x = (struct fs_node){.kind = FS_CONV, .conv = d->listing.ids[i]};
             else
-                x = (struct fs_node){.kind = FS_MSG, .slot = d->listing.ids[i],
-                                     .view = n.folder == MB_FOLDER_DELETED, .sub = FS_SUB_DIR};
+                x = (struct fs_node){.kind = FS_MSG,
+                                     .slot = d->listing.ids[i],
+                                     .view = n.folder == MB_FOLDER_DELETED,
+                                     .sub = FS_SUB_DIR};
             dir_add(d, &cap, d->listing.names[i], x);
         }
         break;
@@ -245,7 +247,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
         if (!plus || i < 2) {
             struct stat st = {0};
             st.st_ino = i < 2 ? ino : fs_ino_make(&de->node);
-            st.st_mode = de->node.kind == FS_LINK ? S_IFLNK
+            st.st_mode = de->node.kind == FS_LINK                                  ? S_IFLNK
                          : (de->node.kind == FS_MSG && de->node.sub != FS_SUB_DIR) ? S_IFREG
                                                                                    : S_IFDIR;
             if (plus) {
@@ -253,8 +255,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
                 need = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
                                               (off_t)i + 1);
             } else {
-                need = fuse_add_direntry(req, buf + used, size - used, de->name, &st,
-                                         (off_t)i + 1);
+                need = fuse_add_direntry(req, buf + used, size - used, de->name, &st, (off_t)i + 1);
             }
         } else {
             struct fuse_entry_param e = {0};
@@ -266,8 +267,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
                 rc = fs_fill_attr(fs, &de->node, &info, &e.attr);
             if (rc == 0) {
                 e.ino = fs_ino_make(&de->node);
-                e.generation =
-                    (de->node.kind == FS_MSG || de->node.kind == FS_LINK) ? info.gen : 0;
+                e.generation = (de->node.kind == FS_MSG || de->node.kind == FS_LINK) ? info.gen : 0;
                 e.attr_timeout = fs->timeout;
                 e.entry_timeout = fs->timeout;
             } else {
@@ -275,8 +275,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
                 e.attr.st_ino = fs_ino_make(&de->node);
                 e.attr.st_mode = S_IFREG;
             }
-            need = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
-                                          (off_t)i + 1);
+            need = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e, (off_t)i + 1);
         }
         if (need > size - used)
             break;
@@ -288,8 +287,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
         dirh_put(fs->dcache, d);
 }
 
-void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                struct fuse_file_info *fi)
+void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
     readdir_common(req, ino, size, off, fi, false);
 }

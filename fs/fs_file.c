@@ -26,11 +26,11 @@
 #define FCACHE_SLOTS 64
 
 struct fent {
-    uint32_t slot;            /* message */
-    uint64_t att_id;          /* attachment id: content never changes for it */
-    struct mb_open_att att;   /* fd or memory */
-    int refs;                 /* readers using it (the table holds one) */
-    uint64_t used;            /* LRU stamp */
+    uint32_t slot;          /* message */
+    uint64_t att_id;        /* attachment id: content never changes for it */
+    struct mb_open_att att; /* fd or memory */
+    int refs;               /* readers using it (the table holds one) */
+    uint64_t used;          /* LRU stamp */
 };
 
 struct fs_fcache {
@@ -187,8 +187,8 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fuse_reply_open(req, fi);
 }
 
-static void reply_range(fuse_req_t req, const struct mb_open_att *a, const char *mem,
-                        uint64_t len, size_t size, off_t off)
+static void reply_range(fuse_req_t req, const struct mb_open_att *a, const char *mem, uint64_t len,
+                        size_t size, off_t off)
 {
     if (off < 0) {
         fuse_reply_err(req, EINVAL);

@@ -3,9 +3,9 @@
 
 #include <string.h>
 
-#define KIND_SHIFT 60
+#define KIND_SHIFT   60
 #define PAYLOAD_MASK ((UINT64_C(1) << KIND_SHIFT) - 1)
-#define MAX_SLOT (UINT64_C(1) << (KIND_SHIFT - 9))
+#define MAX_SLOT     (UINT64_C(1) << (KIND_SHIFT - 9))
 
 uint64_t fs_ino_make(const struct fs_node *n)
 {

@@ -40,12 +40,12 @@ enum fs_kind {
 
 struct fs_node {
     enum fs_kind kind;
-    uint32_t ext;    /* FS_EXT, FS_FOLDER */
-    int folder;      /* FS_FOLDER: enum rec_type or MB_FOLDER_* */
-    uint32_t conv;   /* FS_CONV */
-    uint32_t slot;   /* FS_MSG, FS_LINK */
-    int view;        /* FS_MSG: enum mb_view */
-    int sub;         /* FS_MSG: FS_SUB_* */
+    uint32_t ext;  /* FS_EXT, FS_FOLDER */
+    int folder;    /* FS_FOLDER: enum rec_type or MB_FOLDER_* */
+    uint32_t conv; /* FS_CONV */
+    uint32_t slot; /* FS_MSG, FS_LINK */
+    int view;      /* FS_MSG: enum mb_view */
+    int sub;       /* FS_MSG: FS_SUB_* */
 };
 
 /* The inode number of a node.  Fields not used by its kind are ignored. */

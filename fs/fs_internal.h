@@ -17,18 +17,18 @@
 #include "mailbox/mb.h"
 
 struct fs {
-    struct mb *mb;             /* the mailbox */
-    struct fs_notify *notify;  /* kernel invalidations */
-    uid_t uid;                 /* owner shown for every file */
+    struct mb *mb;            /* the mailbox */
+    struct fs_notify *notify; /* kernel invalidations */
+    uid_t uid;                /* owner shown for every file */
     gid_t gid;
-    int64_t base_ms;           /* mtime of folders that are not messages */
-    double timeout;            /* entry/attr timeout for what rcfs invalidates itself */
-    bool no_thumbnails;        /* refuse downloads for known thumbnailers */
-    int call_timeout_s;        /* bound of one system call's server work */
-    bool no_open;              /* the kernel does zero-message opens (set at init) */
-    bool no_opendir;           /* and zero-message opendirs */
-    struct fs_fcache *fcache;  /* open attachments for handle-less reads (fs_file.c) */
-    struct fs_dcache *dcache;  /* listings for handle-less readdir (fs_dir.c) */
+    int64_t base_ms;          /* mtime of folders that are not messages */
+    double timeout;           /* entry/attr timeout for what rcfs invalidates itself */
+    bool no_thumbnails;       /* refuse downloads for known thumbnailers */
+    int call_timeout_s;       /* bound of one system call's server work */
+    bool no_open;             /* the kernel does zero-message opens (set at init) */
+    bool no_opendir;          /* and zero-message opendirs */
+    struct fs_fcache *fcache; /* open attachments for handle-less reads (fs_file.c) */
+    struct fs_dcache *dcache; /* listings for handle-less readdir (fs_dir.c) */
 };
 
 /* The handler table (fs_ops.c). */
@@ -56,16 +56,15 @@ int fs_view_folder(const struct mb_msg_info *info, int view);
 /* xattr handlers (fs_xattr.c). */
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
-void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                 size_t size, int flags);
+void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+                 int flags);
 void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
 /* Directories (fs_dir.c). */
 struct fs_dcache *fs_dcache_new(void);
 void fs_dcache_free(struct fs_dcache *c);
 void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                struct fuse_file_info *fi);
+void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi);
 void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -12,10 +12,10 @@
 #include "util/mem.h"
 
 struct item {
-    uint64_t parent;   /* directory (entry) or inode (inode invalidation) */
-    bool inode;        /* an inode invalidation, not an entry */
+    uint64_t parent; /* directory (entry) or inode (inode invalidation) */
+    bool inode;      /* an inode invalidation, not an entry */
     struct item *next;
-    char name[];       /* NUL-terminated entry name ("" for an inode) */
+    char name[]; /* NUL-terminated entry name ("" for an inode) */
 };
 
 struct fs_notify {
@@ -23,10 +23,10 @@ struct fs_notify {
     pthread_t thread;
     bool started, stop;
     pthread_mutex_t lock;
-    pthread_cond_t cond;      /* work arrived or stop */
-    pthread_cond_t idle;      /* queue drained */
+    pthread_cond_t cond; /* work arrived or stop */
+    pthread_cond_t idle; /* queue drained */
     struct item *head, *tail;
-    bool busy;                /* the thread is sending one */
+    bool busy; /* the thread is sending one */
 };
 
 struct fs_notify *fs_notify_new(void)
@@ -57,8 +57,7 @@ static void *notify_main(void *arg)
                            : fuse_lowlevel_notify_inval_entry(n->se, it->parent, it->name,
                                                               strlen(it->name));
         if (rc < 0 && rc != -ENOENT)
-            log_debug("inval_%s %s: %s", it->inode ? "inode" : "entry", it->name,
-                      strerror(-rc));
+            log_debug("inval_%s %s: %s", it->inode ? "inode" : "entry", it->name, strerror(-rc));
         free(it);
         pthread_mutex_lock(&n->lock);
         n->busy = false;

@@ -32,9 +32,22 @@ void fs_reply_err(fuse_req_t req, int rc)
     int e = rc < 0 ? -rc : rc;
     switch (e) {
     case 0:
-    case ENOENT: case EIO: case EACCES: case EINVAL: case ENOSPC: case EPERM:
-    case ENOTEMPTY: case EXDEV: case ENODATA: case ENOTSUP: case EEXIST:
-    case ERANGE: case EFBIG: case ENOTDIR: case EISDIR: case EROFS:
+    case ENOENT:
+    case EIO:
+    case EACCES:
+    case EINVAL:
+    case ENOSPC:
+    case EPERM:
+    case ENOTEMPTY:
+    case EXDEV:
+    case ENODATA:
+    case ENOTSUP:
+    case EEXIST:
+    case ERANGE:
+    case EFBIG:
+    case ENOTDIR:
+    case EISDIR:
+    case EROFS:
         break;
     default:
         e = EIO;
@@ -48,9 +61,10 @@ void fs_reply_err(fuse_req_t req, int rc)
 static bool classify(pid_t pid)
 {
     static const char *const names[] = {
-        "tumbler", "tumblerd", "gnome-desktop-t", "gnome-thumbnail", "totem-video-thu",
-        "evince-thumbnai", "ffmpegthumbnail", "gdk-pixbuf-thum", "gsf-office-thum",
-        "atril-thumbnail", "xreader-thumbna", "glycin-image-rs", "glycin-loader",
+        "tumbler",         "tumblerd",        "gnome-desktop-t", "gnome-thumbnail",
+        "totem-video-thu", "evince-thumbnai", "ffmpegthumbnail", "gdk-pixbuf-thum",
+        "gsf-office-thum", "atril-thumbnail", "xreader-thumbna", "glycin-image-rs",
+        "glycin-loader",
     };
     char path[64], comm[32] = "";
     snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
@@ -87,7 +101,7 @@ static bool classify(pid_t pid)
 
 /* Verdicts per requesting thread, kept briefly: a lookup or readdir asks on
  * every call (for its priority) and must not read /proc each time. */
-#define WHO_SLOTS 64
+#define WHO_SLOTS  64
 #define WHO_TTL_MS 2000
 static struct {
     pid_t pid;
@@ -449,8 +463,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
     op_refuse(req);
 }
 
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                     dev_t rdev)
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
     op_refuse(req);
 }

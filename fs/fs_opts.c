@@ -23,7 +23,10 @@ struct raw {
     struct fs_opts *o;
 };
 
-#define OPT(t, f, v) {t, offsetof(struct raw, f), v}
+#define OPT(t, f, v)                                                                               \
+    {                                                                                              \
+        t, offsetof(struct raw, f), v                                                              \
+    }
 static const struct fuse_opt specs[] = {
     OPT("cache_dir=%s", cache_dir, 0),
     OPT("cache_max=%s", cache_max, 0),
@@ -85,12 +88,30 @@ int fs_opts_size(const char *s, uint64_t *out)
         return -1;
     uint64_t mul = 1;
     switch (*end) {
-    case '\0': break;
-    case 'k': case 'K': mul = 1ULL << 10; end++; break;
-    case 'm': case 'M': mul = 1ULL << 20; end++; break;
-    case 'g': case 'G': mul = 1ULL << 30; end++; break;
-    case 't': case 'T': mul = 1ULL << 40; end++; break;
-    default: return -1;
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        mul = 1ULL << 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mul = 1ULL << 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mul = 1ULL << 30;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        mul = 1ULL << 40;
+        end++;
+        break;
+    default:
+        return -1;
     }
     if (*end == 'i' || *end == 'B')
         end++;

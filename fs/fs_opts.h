@@ -15,21 +15,21 @@
 #include <stdint.h>
 
 struct fs_opts {
-    char *source;        /* SOURCE, or NULL */
-    char *mountpoint;    /* absolute path */
-    char *cache_dir;     /* absolute path */
-    uint64_t cache_max;  /* bytes, 0 = unlimited */
-    char *media_url;     /* NULL or URL */
-    char *credentials;   /* NULL or file path */
-    int poll;            /* seconds, 0 = off */
-    int timeout;         /* seconds per system call */
-    int max_downloads;   /* concurrent content transfers */
-    int probe_kib;       /* size probe length in KiB */
-    bool no_thumbnails;  /* refuse downloads for thumbnailers */
-    bool foreground;     /* -f */
-    bool debug;          /* -d */
-    bool singlethread;   /* -s */
-    bool help, version;  /* --help, --version */
+    char *source;       /* SOURCE, or NULL */
+    char *mountpoint;   /* absolute path */
+    char *cache_dir;    /* absolute path */
+    uint64_t cache_max; /* bytes, 0 = unlimited */
+    char *media_url;    /* NULL or URL */
+    char *credentials;  /* NULL or file path */
+    int poll;           /* seconds, 0 = off */
+    int timeout;        /* seconds per system call */
+    int max_downloads;  /* concurrent content transfers */
+    int probe_kib;      /* size probe length in KiB */
+    bool no_thumbnails; /* refuse downloads for thumbnailers */
+    bool foreground;    /* -f */
+    bool debug;         /* -d */
+    bool singlethread;  /* -s */
+    bool help, version; /* --help, --version */
 };
 
 /*

@@ -6,9 +6,9 @@
  * user.rc.id, user.rc.type, user.rc.direction, user.rc.availability,
  * user.rc.messageStatus.  The folder also has user.xdg.comment (the
  * subject, when there is one); attachments have user.mime_type and
- * user.xdg.origin.url.  Other namespaces are not supported (ENOTSUP).  The root accepts user.rc.refresh (write any value:
- * sync with the server now).  Reading never costs a request: everything
- * comes from the index or the stored record.
+ * user.xdg.origin.url.  Other namespaces are not supported (ENOTSUP).  The root accepts
+ * user.rc.refresh (write any value: sync with the server now).  Reading never costs a request:
+ * everything comes from the index or the stored record.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,11 +22,15 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define X_READ "user.rc.readStatus"
+#define X_READ    "user.rc.readStatus"
 #define X_REFRESH "user.rc.refresh"
 
 static const char *const rc_names[] = {
-    X_READ, "user.rc.id", "user.rc.type", "user.rc.direction", "user.rc.availability",
+    X_READ,
+    "user.rc.id",
+    "user.rc.type",
+    "user.rc.direction",
+    "user.rc.availability",
     "user.rc.messageStatus",
 };
 #define N_RC (sizeof rc_names / sizeof rc_names[0])
@@ -104,8 +108,8 @@ static int xattr_value(struct fs *fs, const struct fs_node *n, const struct mb_m
 }
 
 /* Parse ino into a message node with fresh info; false for other nodes. */
-static bool message_node(struct fs *fs, fuse_ino_t ino, struct fs_node *n,
-                         struct mb_msg_info *info, int *rc)
+static bool message_node(struct fs *fs, fuse_ino_t ino, struct fs_node *n, struct mb_msg_info *info,
+                         int *rc)
 {
     *rc = 0;
     if (!fs_ino_parse(ino, n)) {
@@ -200,8 +204,8 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
         fuse_reply_buf(req, list, len);
 }
 
-void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                 size_t size, int flags)
+void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+                 int flags)
 {
     struct fs *fs = fs_of(req);
     struct fs_node n;

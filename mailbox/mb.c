@@ -526,8 +526,8 @@ int mb_apply_record(struct mb *m, uint32_t ext, struct rec *r, struct mb_changes
     return 0;
 }
 
-struct mb_msg *mb_restore_entry(struct mb *m, uint32_t ext, const struct rec *r,
-                                const char *name, const char *const *att_names)
+struct mb_msg *mb_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const char *name,
+                                const char *const *att_names)
 {
     struct mb_msg *msg = msg_create(m, ext, r, name, att_names);
     msg->modified_ms = r->modified_ms;

@@ -42,8 +42,8 @@ struct cdir;
 
 /* Folders inside an extension: the five types, then these two. */
 enum mb_folder {
-    MB_FOLDER_DELETED = REC_TYPE_COUNT,  /* Deleted/ */
-    MB_FOLDER_CONVERSATIONS,             /* conversations/ */
+    MB_FOLDER_DELETED = REC_TYPE_COUNT, /* Deleted/ */
+    MB_FOLDER_CONVERSATIONS,            /* conversations/ */
     MB_FOLDER_COUNT
 };
 
@@ -72,15 +72,15 @@ struct mb_events {
 };
 
 struct mb_opts {
-    struct api *api;          /* the REST client (borrowed; outlives the mailbox) */
-    struct cdir *cache;       /* the cache folder (borrowed) */
-    uint64_t cache_max;       /* content cache cap in bytes (0 = unlimited) */
-    const char *server_url;   /* for keys and the state scope */
-    const char *client_id;    /* for the state scope */
-    int poll_s;               /* seconds between ISyncs; 0 = no polling */
-    int probe_bytes;          /* size probes ask for this many bytes (and cache the file if whole) */
-    int timeout_s;            /* default bound of a call, as given to the api */
-    struct mb_events events;  /* notification hooks */
+    struct api *api;         /* the REST client (borrowed; outlives the mailbox) */
+    struct cdir *cache;      /* the cache folder (borrowed) */
+    uint64_t cache_max;      /* content cache cap in bytes (0 = unlimited) */
+    const char *server_url;  /* for keys and the state scope */
+    const char *client_id;   /* for the state scope */
+    int poll_s;              /* seconds between ISyncs; 0 = no polling */
+    int probe_bytes;         /* size probes ask for this many bytes (and cache the file if whole) */
+    int timeout_s;           /* default bound of a call, as given to the api */
+    struct mb_events events; /* notification hooks */
 };
 
 /*
@@ -134,10 +134,10 @@ int mb_ext_find(struct mb *m, const char *name, uint32_t *ext);
 
 /* A copy of a folder's entries, sorted by name, for readdir. */
 struct mb_listing {
-    uint32_t n;          /* number of entries */
-    uint32_t *ids;       /* message slots (type folders, Deleted/, a conversation)
-                            or conversation numbers (conversations/) */
-    const char **names;  /* entry names (valid for the mailbox's life) */
+    uint32_t n;         /* number of entries */
+    uint32_t *ids;      /* message slots (type folders, Deleted/, a conversation)
+                           or conversation numbers (conversations/) */
+    const char **names; /* entry names (valid for the mailbox's life) */
 };
 
 /*
@@ -189,29 +189,29 @@ int mb_conv_member(struct mb *m, uint32_t conv, const char *name, uint32_t *slot
 
 /* What the filesystem needs to show one attachment. */
 struct mb_att_info {
-    const char *name;          /* file name (valid for the mailbox's life) */
-    int64_t size;              /* bytes, or -1 when not yet known */
-    enum rec_att_type type;    /* attachment kind */
-    const char *content_type;  /* as the record says (valid for the mailbox's life) */
+    const char *name;         /* file name (valid for the mailbox's life) */
+    int64_t size;             /* bytes, or -1 when not yet known */
+    enum rec_att_type type;   /* attachment kind */
+    const char *content_type; /* as the record says (valid for the mailbox's life) */
 };
 
 /* A consistent copy of a message's changing state. */
 struct mb_msg_info {
-    uint64_t id;               /* server message id */
-    uint32_t ext;              /* extension number in this mailbox */
-    const char *name;          /* folder name (valid for the mailbox's life) */
+    uint64_t id;      /* server message id */
+    uint32_t ext;     /* extension number in this mailbox */
+    const char *name; /* folder name (valid for the mailbox's life) */
     enum rec_type type;
     enum rec_dir direction;
     enum rec_avail availability;
     enum rec_read read_status;
-    const char *message_status;/* "" when unknown (valid for the mailbox's life) */
-    int64_t creation_ms;       /* folder and attachment mtime */
-    int64_t modified_ms;       /* meta.json mtime */
-    uint32_t meta_len;         /* size of meta.json */
-    uint32_t gen;              /* bumped each time the message moves between folders */
-    uint32_t conv;             /* conversation number, or UINT32_MAX */
-    bool has_subject;          /* the record has a non-empty subject (user.xdg.comment) */
-    uint32_t n_att;            /* attachments */
+    const char *message_status; /* "" when unknown (valid for the mailbox's life) */
+    int64_t creation_ms;        /* folder and attachment mtime */
+    int64_t modified_ms;        /* meta.json mtime */
+    uint32_t meta_len;          /* size of meta.json */
+    uint32_t gen;               /* bumped each time the message moves between folders */
+    uint32_t conv;              /* conversation number, or UINT32_MAX */
+    bool has_subject;           /* the record has a non-empty subject (user.xdg.comment) */
+    uint32_t n_att;             /* attachments */
     struct mb_att_info att[REC_MAX_ATTACHMENTS];
 };
 
@@ -240,15 +240,14 @@ int mb_meta_read(struct mb *m, const struct api_call *c, uint32_t slot, char **b
  * content request if needed (which also caches small files whole).
  * Returns 0 and *size, or -errno (-EIO offline or on server trouble).
  */
-int mb_att_size(struct mb *m, const struct api_call *c, uint32_t slot, uint32_t k,
-                int64_t *size);
+int mb_att_size(struct mb *m, const struct api_call *c, uint32_t slot, uint32_t k, int64_t *size);
 
 /* An open attachment: either a verified cache file or bytes in memory. */
 struct mb_open_att {
-    int fd;           /* cache file (pread [0,size)), or -1 */
-    char *mem;        /* in-memory content (e.g. text equal to the subject), or NULL */
-    uint64_t size;    /* content size */
-    void *pin;        /* internal: releases the cache pin */
+    int fd;        /* cache file (pread [0,size)), or -1 */
+    char *mem;     /* in-memory content (e.g. text equal to the subject), or NULL */
+    uint64_t size; /* content size */
+    void *pin;     /* internal: releases the cache pin */
 };
 
 /*
@@ -297,8 +296,8 @@ int mb_trash(struct mb *m, const struct api_call *c, uint32_t slot);
 /* ---- statistics --------------------------------------------------------- */
 
 struct mb_stats {
-    uint64_t messages;      /* slots in use */
-    uint64_t cache_bytes;   /* content cache bytes */
+    uint64_t messages;    /* slots in use */
+    uint64_t cache_bytes; /* content cache bytes */
 };
 void mb_get_stats(struct mb *m, struct mb_stats *out);
 

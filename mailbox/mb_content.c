@@ -76,8 +76,7 @@ static int refetch_cb(void *ctx, struct rec *r)
 }
 
 /* Fetch records again by id (after damage, or to refresh after a change). */
-int mb_refetch(struct mb *m, const struct api_call *c, uint32_t ext, const uint64_t *ids,
-               size_t n)
+int mb_refetch(struct mb *m, const struct api_call *c, uint32_t ext, const uint64_t *ids, size_t n)
 {
     struct refetch_ctx rc = {.m = m, .ext = ext};
     int r = api_get(m->o.api, c, m->exts[ext].id, ids, n, refetch_cb, &rc);
@@ -255,8 +254,7 @@ static int flight_wait(struct mb *m, struct mb_flight *f, int64_t deadline)
     int rc;
     pthread_mutex_lock(&m->flight_lock);
     while (!f->done) {
-        if (cond_wait_until(&m->flight_cond, &m->flight_lock, deadline) == ETIMEDOUT &&
-            !f->done)
+        if (cond_wait_until(&m->flight_cond, &m->flight_lock, deadline) == ETIMEDOUT && !f->done)
             break;
     }
     rc = f->done ? f->rc : -EIO;
@@ -330,12 +328,11 @@ static int transfer(struct mb *m, const struct api_call *c, uint32_t slot, uint3
             s.w = NULL;
         }
         if (rc < 0)
-            log_warn("cannot cache attachment %" PRIu64 "/%" PRIu64 ": %s", a->msg_id,
-                     a->att_id, strerror(-rc));
+            log_warn("cannot cache attachment %" PRIu64 "/%" PRIu64 ": %s", a->msg_id, a->att_id,
+                     strerror(-rc));
     }
     cobj_abort(s.w);
-    log_debug("%s %" PRIu64 "/%" PRIu64 ": %s, %" PRId64 " of %" PRId64 " bytes in %" PRId64
-              " ms",
+    log_debug("%s %" PRIu64 "/%" PRIu64 ": %s, %" PRId64 " of %" PRId64 " bytes in %" PRId64 " ms",
               range_len > 0 && a->size < 0 ? "probe" : "download", a->msg_id, a->att_id,
               rc == 0 ? "ok" : strerror(-rc), info.received, info.total_size,
               isotime_mono_ms() - t0);
@@ -359,8 +356,7 @@ static int fetch_once(struct mb *m, const struct api_call *c, uint32_t slot, uin
     return rc;
 }
 
-int mb_att_size(struct mb *m, const struct api_call *c, uint32_t slot, uint32_t k,
-                int64_t *size)
+int mb_att_size(struct mb *m, const struct api_call *c, uint32_t slot, uint32_t k, int64_t *size)
 {
     struct att_ref a;
     int rc = att_ref(m, slot, k, &a);
@@ -412,8 +408,7 @@ static char *text_from_subject(struct mb *m, uint32_t slot, const struct att_ref
  * fills *out, -ENOENT when it must be downloaded (a cached copy whose size
  * is not the record's is deleted: never served), or -errno.
  */
-static int open_local(struct mb *m, uint32_t slot, const struct att_ref *a,
-                      struct mb_open_att *out)
+static int open_local(struct mb *m, uint32_t slot, const struct att_ref *a, struct mb_open_att *out)
 {
     char *text = text_from_subject(m, slot, a);
     if (text) {
@@ -431,7 +426,8 @@ static int open_local(struct mb *m, uint32_t slot, const struct att_ref *a,
         cobj_release(m->objects, &a->key);
         cobj_remove(m->objects, &a->key);
         log_warn("cached attachment %" PRIu64 "/%" PRIu64 " has the wrong size; "
-                 "fetching it again", a->msg_id, a->att_id);
+                 "fetching it again",
+                 a->msg_id, a->att_id);
         return -ENOENT;
     }
     if (a->size < 0)

@@ -68,13 +68,13 @@ struct mb_retired {
 
 /* One conversation. */
 struct mb_conv {
-    uint32_t num;           /* [I] index in mb.convs */
-    uint32_t ext;           /* [I] extension */
-    char id[21];            /* [I] decimal conversation id */
-    const char *name;       /* [I] folder name */
-    struct mb_vec members;  /* [L] Alive member slots, sorted by message name */
-    bool listed;            /* [L] shown in conversations/ (has Alive members) */
-    int64_t emptied_at;     /* [L] mono ms when its last Alive member left */
+    uint32_t num;          /* [I] index in mb.convs */
+    uint32_t ext;          /* [I] extension */
+    char id[21];           /* [I] decimal conversation id */
+    const char *name;      /* [I] folder name */
+    struct mb_vec members; /* [L] Alive member slots, sorted by message name */
+    bool listed;           /* [L] shown in conversations/ (has Alive members) */
+    int64_t emptied_at;    /* [L] mono ms when its last Alive member left */
 };
 
 /* How far a folder's listing has got. */
@@ -82,54 +82,54 @@ enum mb_list_state { MB_LIST_NONE, MB_LIST_RUNNING, MB_LIST_DONE };
 
 /* One extension. */
 struct mb_ext {
-    uint64_t id;                       /* [I] server id */
-    char name[MBNAME_MAX];             /* [I] folder name */
-    char number[32];                   /* [I] extension number as sent */
-    uint8_t list_state[REC_TYPE_COUNT];/* [list_lock] per type folder */
-    int64_t list_failed_at[REC_TYPE_COUNT]; /* [list_lock] mono ms of the last failed listing */
+    uint64_t id;                              /* [I] server id */
+    char name[MBNAME_MAX];                    /* [I] folder name */
+    char number[32];                          /* [I] extension number as sent */
+    uint8_t list_state[REC_TYPE_COUNT];       /* [list_lock] per type folder */
+    int64_t list_failed_at[REC_TYPE_COUNT];   /* [list_lock] mono ms of the last failed listing */
     struct mb_vec folder[REC_TYPE_COUNT + 1]; /* [L] sorted slots: type folders, Deleted */
-    struct mb_vec convs;               /* [L] listed conversations, sorted by name */
-    char *sync_token;                  /* [L] message-sync token or NULL */
-    bool synced;                       /* [L] an FSync or ISync succeeded this mount */
+    struct mb_vec convs;                      /* [L] listed conversations, sorted by name */
+    char *sync_token;                         /* [L] message-sync token or NULL */
+    bool synced;                              /* [L] an FSync or ISync succeeded this mount */
 };
 
 /* An in-flight content download that others may wait for. */
 struct mb_flight {
-    uint32_t slot, k;         /* what is being fetched */
-    bool done;                /* finished (rc is valid) */
-    int rc;                   /* result */
-    int waiters;              /* threads waiting besides the fetcher */
-    struct mb_flight *next;   /* list link */
+    uint32_t slot, k;       /* what is being fetched */
+    bool done;              /* finished (rc is valid) */
+    int rc;                 /* result */
+    int waiters;            /* threads waiting besides the fetcher */
+    struct mb_flight *next; /* list link */
 };
 
 struct mb {
-    struct mb_opts o;              /* options (pointers borrowed) */
-    char *server_url, *client_id;  /* owned copies */
-    char *account_id;              /* account id of the session or of the state */
-    int64_t created_ms;            /* [I] when the state was first built */
-    pthread_rwlock_t lock;         /* the index lock */
+    struct mb_opts o;             /* options (pointers borrowed) */
+    char *server_url, *client_id; /* owned copies */
+    char *account_id;             /* account id of the session or of the state */
+    int64_t created_ms;           /* [I] when the state was first built */
+    pthread_rwlock_t lock;        /* the index lock */
 
-    struct mb_ext *exts;           /* [I] extensions */
-    uint32_t n_ext;                /* [I] */
+    struct mb_ext *exts; /* [I] extensions */
+    uint32_t n_ext;      /* [I] */
 
-    struct mb_msg **msgs;          /* [L] slot -> message */
-    uint32_t n_msgs, cap_msgs;     /* [L] */
-    uint32_t *id_hash;             /* [L] open addressing: slot+1 per bucket, 0 empty */
-    uint32_t id_hash_cap;          /* [L] power of two */
+    struct mb_msg **msgs;      /* [L] slot -> message */
+    uint32_t n_msgs, cap_msgs; /* [L] */
+    uint32_t *id_hash;         /* [L] open addressing: slot+1 per bucket, 0 empty */
+    uint32_t id_hash_cap;      /* [L] power of two */
 
-    struct mb_conv **convs;        /* [L] conversation number -> conversation */
-    uint32_t n_convs, cap_convs;   /* [L] */
-    uint32_t *conv_hash;           /* [L] open addressing on (ext, id): num+1 */
-    uint32_t conv_hash_cap;        /* [L] */
+    struct mb_conv **convs;      /* [L] conversation number -> conversation */
+    uint32_t n_convs, cap_convs; /* [L] */
+    uint32_t *conv_hash;         /* [L] open addressing on (ext, id): num+1 */
+    uint32_t conv_hash_cap;      /* [L] */
 
-    struct mb_intern *strings;     /* [L] interned short strings (content types, statuses) */
-    struct mb_retired *retired;    /* [L] attachment blocks replaced by newer records */
+    struct mb_intern *strings;  /* [L] interned short strings (content types, statuses) */
+    struct mb_retired *retired; /* [L] attachment blocks replaced by newer records */
 
-    char *state_dir;               /* state/<scope> folder */
-    struct rlog *rlog;             /* [L for swap] the record log */
-    struct cobj_store *objects;    /* content objects */
-    bool dirty;                    /* [L] state changed since the last save */
-    uint64_t garbage;              /* [L] superseded bytes in the record log */
+    char *state_dir;            /* state/<scope> folder */
+    struct rlog *rlog;          /* [L for swap] the record log */
+    struct cobj_store *objects; /* content objects */
+    bool dirty;                 /* [L] state changed since the last save */
+    uint64_t garbage;           /* [L] superseded bytes in the record log */
 
     /* content downloads */
     pthread_mutex_t flight_lock;
@@ -145,12 +145,12 @@ struct mb {
     bool thread_started;
     pthread_mutex_t wake_lock;
     pthread_cond_t wake_cond;
-    bool stop;                     /* [wake_lock] */
-    bool refresh;                  /* [wake_lock] a sync was asked for */
-    bool offline;                  /* [wake_lock] server unreachable */
-    uint64_t rounds_started;       /* [wake_lock] sync rounds begun */
-    uint64_t rounds_done;          /* [wake_lock] sync rounds finished */
-    uint32_t epoch;                /* [L] listing epoch, to find what a full relist no longer has */
+    bool stop;               /* [wake_lock] */
+    bool refresh;            /* [wake_lock] a sync was asked for */
+    bool offline;            /* [wake_lock] server unreachable */
+    uint64_t rounds_started; /* [wake_lock] sync rounds begun */
+    uint64_t rounds_done;    /* [wake_lock] sync rounds finished */
+    uint32_t epoch;          /* [L] listing epoch, to find what a full relist no longer has */
 };
 
 /* ---- mb.c: the index ---------------------------------------------------- */
@@ -164,8 +164,8 @@ int mb_apply_record(struct mb *m, uint32_t ext, struct rec *r, struct mb_changes
 /* Recreate a message from the persisted state: r holds only what the index
  * keeps (no JSON); name and att_names are the persisted names.  The caller
  * sets msg->rec.  Write lock (or no threads yet). */
-struct mb_msg *mb_restore_entry(struct mb *m, uint32_t ext, const struct rec *r,
-                                const char *name, const char *const *att_names);
+struct mb_msg *mb_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const char *name,
+                                const char *const *att_names);
 
 /* Apply a sync tombstone (id + availability).  Caller holds the write lock. */
 void mb_apply_tombstone(struct mb *m, uint32_t ext, uint64_t id, enum rec_avail a,
@@ -179,9 +179,9 @@ void mb_set_avail(struct mb *m, struct mb_msg *msg, enum rec_avail a, struct mb_
 
 /* Collected change reports, delivered after the lock is dropped. */
 struct mb_change {
-    uint8_t kind;       /* MB_CHG_* */
-    uint32_t a, b;      /* ext/folder, slot, or conv */
-    const char *name;   /* entry name (immutable string) or NULL */
+    uint8_t kind;     /* MB_CHG_* */
+    uint32_t a, b;    /* ext/folder, slot, or conv */
+    const char *name; /* entry name (immutable string) or NULL */
 };
 enum { MB_CHG_FOLDER, MB_CHG_ENTRY_GONE, MB_CHG_MESSAGE, MB_CHG_CONV, MB_CHG_CONV_GONE };
 struct mb_changes {
@@ -224,7 +224,6 @@ int mb_state_save(struct mb *m);
 /* Rewrite the record log with live records only (no threads running). */
 void mb_state_compact(struct mb *m);
 
-
 /* ---- mb_load.c: listing ---------------------------------------------------- */
 
 /* List type folder `type` of ext from the server unless already listed;
@@ -246,8 +245,7 @@ int mb_note_net(struct mb *m, int rc);
 
 /* Fetch records of ext again by id and apply them even if not newer
  * (damaged copies, refresh after a change).  Returns 0 or -errno. */
-int mb_refetch(struct mb *m, const struct api_call *c, uint32_t ext, const uint64_t *ids,
-               size_t n);
+int mb_refetch(struct mb *m, const struct api_call *c, uint32_t ext, const uint64_t *ids, size_t n);
 
 /* ---- mb_sync.c: the background thread --------------------------------------- */
 void *mb_thread_main(void *arg);

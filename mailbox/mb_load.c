@@ -68,8 +68,7 @@ static int list_cb(void *ctx, struct rec *r)
     return rc;
 }
 
-int mb_list_type(struct mb *m, const struct api_call *c, uint32_t ext, int type,
-                     uint32_t epoch)
+int mb_list_type(struct mb *m, const struct api_call *c, uint32_t ext, int type, uint32_t epoch)
 {
     struct list_ctx lc = {.m = m, .ext = ext, .epoch = epoch};
     int64_t t0 = isotime_mono_ms();

@@ -117,7 +117,6 @@ static const struct {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-
 /* The alphabet of peers and extension numbers. */
 static bool peer_char(unsigned char c)
 {

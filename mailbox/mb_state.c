@@ -28,7 +28,7 @@
 #include "util/mem.h"
 
 #define STATE_SCHEMA 2
-#define STATE_FILE "index.snap"
+#define STATE_FILE   "index.snap"
 
 enum { TAG_META = 1, TAG_EXTS, TAG_MSGS, TAG_ATTS, TAG_STRS };
 
@@ -173,8 +173,8 @@ int mb_state_save(struct mb *m)
     int rc = rlog_sync(log);
     if (rc == 0) {
         struct snap_section sec[] = {
-            {TAG_META, meta.data, meta.len}, {TAG_EXTS, exts.data, exts.len},
-            {TAG_MSGS, msgs.data, msgs.len}, {TAG_ATTS, atts.data, atts.len},
+            {TAG_META, meta.data, meta.len},     {TAG_EXTS, exts.data, exts.len},
+            {TAG_MSGS, msgs.data, msgs.len},     {TAG_ATTS, atts.data, atts.len},
             {TAG_STRS, pool.b.data, pool.b.len},
         };
         char *path = state_file(m);
@@ -313,8 +313,8 @@ static bool load_msg(struct mb *m, const struct disk_msg *d, const struct disk_a
         if (!an || !ct || !mbname_is_safe(an) || a->type > REC_ATT_OTHER || a->size < -1)
             return false;
         att_names[k] = an;
-        ra[k] = (struct rec_attachment){.id = a->id, .size = a->size, .type = a->type,
-                                        .content_type = (char *)ct};
+        ra[k] = (struct rec_attachment){
+            .id = a->id, .size = a->size, .type = a->type, .content_type = (char *)ct};
     }
     r.n_att = d->n_att;
     r.att = ra;

@@ -26,14 +26,14 @@
 #include "util/cond.h"
 
 /* How long background calls may take, and how often to retry when offline. */
-#define BG_DEADLINE_MS (120 * 1000)
+#define BG_DEADLINE_MS   (120 * 1000)
 #define OFFLINE_RETRY_MS (5 * 1000)
 
 struct sync_ctx {
     struct mb *m;
     uint32_t ext;
     struct mb_changes chg;
-    uint64_t *refresh;      /* ids of tombstoned Deleted messages to fetch again */
+    uint64_t *refresh; /* ids of tombstoned Deleted messages to fetch again */
     size_t n_refresh, cap_refresh;
     uint32_t epoch;
     uint64_t applied;
@@ -108,8 +108,7 @@ static int relist(struct mb *m, uint32_t ext)
     for (int t = 0; t < REC_TYPE_COUNT; t++)
         m->exts[ext].list_state[t] = MB_LIST_DONE;
     pthread_mutex_unlock(&m->list_lock);
-    log_info("relisted %s: %" PRIu64 " messages no longer on the server", m->exts[ext].name,
-             gone);
+    log_info("relisted %s: %" PRIu64 " messages no longer on the server", m->exts[ext].name, gone);
     return 0;
 }
 

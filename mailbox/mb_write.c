@@ -114,8 +114,8 @@ static int delete_once(struct mb *m, const struct api_call *c, uint32_t slot,
     if (rc < 0)
         return rc;
     bool purge = t->avail == REC_DELETED;
-    log_info(purge ? "purged message %" PRIu64 : "deleted message %" PRIu64
-                                                 " (moved to the server's trash)",
+    log_info(purge ? "purged message %" PRIu64
+                   : "deleted message %" PRIu64 " (moved to the server's trash)",
              t->id);
     after_delete(m, c, slot, t, purge ? REC_PURGED : REC_DELETED, via);
     return 0;
@@ -131,8 +131,7 @@ int mb_remove(struct mb *m, const struct api_call *c, uint32_t slot, int from)
     /* The rest of a removal this mount already made through this folder. */
     pthread_rwlock_wrlock(&m->lock);
     struct mb_msg *msg = m->msgs[slot];
-    if (msg->removed_via == from + 1 &&
-        isotime_mono_ms() - msg->removed_at < MB_REMOVAL_GRACE_MS) {
+    if (msg->removed_via == from + 1 && isotime_mono_ms() - msg->removed_at < MB_REMOVAL_GRACE_MS) {
         msg->removed_at = isotime_mono_ms(); /* a long rm -r keeps it reachable */
         pthread_rwlock_unlock(&m->lock);
         return 0;

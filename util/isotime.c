@@ -86,8 +86,8 @@ int isotime_parse(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return -EINVAL;
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
-        h > 23 || mi > 59 || se > 60)
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+        mi > 59 || se > 60)
         return -EINVAL;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
     secs -= (int64_t)tzsign * (tzh * 3600 + tzm * 60);

@@ -13,10 +13,6 @@
 #include "tests/unit/check.h"
 #include "tests/unit/tmpdir.h"
 
-
-
-
-
 static unsigned mode_of(const char *path)
 {
     struct stat st;

@@ -21,7 +21,6 @@
 
 #define TRAILER 32 /* the on-disk trailer size the module defines */
 
-
 /* Open a store and wait for its startup scan, so tests see the full index. */
 static int store_open(const char *dir, uint64_t max, struct cobj_store **s)
 {
@@ -31,11 +30,7 @@ static int store_open(const char *dir, uint64_t max, struct cobj_store **s)
     return rc;
 }
 
-
 /* ---- helpers ------------------------------------------------------------ */
-
-
-
 
 static double now_s(void)
 {

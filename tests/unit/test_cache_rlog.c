@@ -17,10 +17,6 @@
 
 #define HDR 32 /* the entry header size the module defines */
 
-
-
-
-
 static char *log_path(const char *dir, unsigned gen, const char *suffix)
 {
     static char buf[4][600];

@@ -23,10 +23,6 @@
 
 #define SCHEMA 7
 
-
-
-
-
 /* Time limits mean nothing under a sanitizer or valgrind. */
 static int timing_meaningful(void)
 {
