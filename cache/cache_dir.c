@@ -74,6 +74,17 @@ static int dir_subdir(int dfd, const char *name)
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* Record the calling process's pid in the lock file.  The pid is only for
+ * the "in use by" message: failing to write it is no reason to refuse the
+ * mount. */
+static void write_pid(int fd, const char *path)
+{
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        log_warn("cannot record our pid in %s/lock: %s", path, strerror(errno));
+}
+
 /* Take the lock on <dir>/lock and write our pid into it, or say who holds it. */
 static int dir_lock(int dfd, const char *path, int *lock_fd, char *err, size_t errlen)
 {
@@ -105,14 +116,14 @@ static int dir_lock(int dfd, const char *path, int *lock_fd, char *err, size_t e
         close(fd);
         return rc;
     }
-    /* The pid is only for the message above: failing to write it is no reason
-     * to refuse the mount. */
-    char pid[32];
-    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
-        log_warn("cannot record our pid in %s/lock: %s", path, strerror(errno));
+    write_pid(fd, path);
     *lock_fd = fd;
     return 0;
+}
+
+void cdir_note_pid(struct cdir *d)
+{
+    write_pid(d->lock_fd, d->path);
 }
 
 int cdir_open(const char *path, struct cdir **out, char *err, size_t errlen)

@@ -29,6 +29,11 @@ struct cdir;
  */
 int cdir_open(const char *path, struct cdir **out, char *err, size_t errlen);
 
+/* Record the calling process's pid in the lock file: a daemon calls it
+ * after forking, since the lock (an flock on the shared open file) passed
+ * to it but the pid written is its parent's. */
+void cdir_note_pid(struct cdir *d);
+
 /* Path of the objects folder (owned by d, valid until cdir_close). */
 const char *cdir_objects(const struct cdir *d);
 

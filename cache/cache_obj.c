@@ -546,7 +546,7 @@ static void *obj_scan_main(void *arg)
 void cobj_store_wait(struct cobj_store *s)
 {
     pthread_mutex_lock(&s->mu);
-    while (s->scanning)
+    while (s->scanning && s->scanner_started)
         pthread_cond_wait(&s->scanned, &s->mu);
     pthread_mutex_unlock(&s->mu);
 }
@@ -567,13 +567,16 @@ int cobj_store_open(const char *dir, uint64_t max_bytes, struct cobj_store **out
     s->free_head = s->lru_head = s->lru_tail = NIL;
     obj_rehash(s, 1024);
     s->scanning = true;
-    int rc = pthread_create(&s->scanner, NULL, obj_scan_main, s);
-    if (rc != 0) {
-        cobj_store_close(s);
-        return -rc;
-    }
-    s->scanner_started = true;
     *out = s;
+    return 0;
+}
+
+int cobj_store_start(struct cobj_store *s)
+{
+    int rc = pthread_create(&s->scanner, NULL, obj_scan_main, s);
+    if (rc != 0)
+        return -rc;
+    s->scanner_started = true;
     return 0;
 }
 

@@ -47,10 +47,11 @@ void cobj_key_hex(const struct cobj_key *k, char out[33]);
 
 /*
  * Open the store rooted at dir (the cache_dir "objects" folder, created if
- * missing) and start indexing what is there (sizes and last use, from the
+ * missing).  No thread is started (a daemon forks after this): call
+ * cobj_store_start to index what is there (sizes and last use, from the
  * files' mtimes; leftover temporaries of dead writers removed; files too
  * short to hold a trailer deleted) in a thread of its own, so a big cache
- * does not delay the caller.  Until that scan ends, an object not yet
+ * does not delay the caller.  Until that scan has started and ended, an object not yet
  * indexed is looked up on disk when asked for, and nothing is evicted (the
  * byte count is partial); the scan then evicts down to the cap (which may
  * have been lowered since the last time).  Other damage is found by
@@ -59,7 +60,11 @@ void cobj_key_hex(const struct cobj_key *k, char out[33]);
  */
 int cobj_store_open(const char *dir, uint64_t max_bytes, struct cobj_store **out);
 
-/* Wait until the startup scan has indexed everything (tests; full accounting). */
+/* Start the startup scan's thread (once, after any fork).  Returns 0 or -errno. */
+int cobj_store_start(struct cobj_store *s);
+
+/* Wait until the startup scan has indexed everything (tests; full
+ * accounting).  Returns at once when the scan was never started. */
 void cobj_store_wait(struct cobj_store *s);
 
 /* Close the store (no object may be open, no writer unfinished); waits for

@@ -26,6 +26,8 @@ static int store_open(const char *dir, uint64_t max, struct cobj_store **s)
 {
     int rc = cobj_store_open(dir, max, s);
     if (rc == 0)
+        rc = cobj_store_start(*s);
+    if (rc == 0)
         cobj_store_wait(*s);
     return rc;
 }
@@ -870,6 +872,7 @@ static void test_lookup_during_scan(void)
     }
     cobj_store_close(s);
     CHECK_INT(cobj_store_open(dir, 0, &s), 0); /* no wait: the scan may still run */
+    CHECK_INT(cobj_store_start(s), 0);
     for (int i = 199; i >= 0; i -= 7) {
         uint64_t sz;
         CHECK(cobj_exists(s, &k[i], &sz));
