@@ -10,7 +10,6 @@
  * kernel's copy itself whenever a folder changes (fs_events).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,26 +26,11 @@ struct dent {
 };
 
 struct dirh {
-    uint64_t ino; /* the directory */
-    uint32_t n;   /* entries, "." and ".." included */
+    struct fs_lru_ent lru; /* key: (directory inode, 0); must be first */
+    uint32_t n;            /* entries, "." and ".." included */
     struct dent *e;
     struct mb_listing listing; /* keeps the listing arrays alive */
-    int refs;                  /* readers using it (dcache holds one) */
-    uint64_t used;             /* LRU stamp */
 };
-
-struct fs_dcache {
-    pthread_mutex_t lock;
-    struct dirh *slot[DCACHE_SLOTS];
-    uint64_t clock;
-};
-
-struct fs_dcache *fs_dcache_new(void)
-{
-    struct fs_dcache *c = mem_calloc(1, sizeof *c);
-    pthread_mutex_init(&c->lock, NULL);
-    return c;
-}
 
 static void dirh_free(struct dirh *d)
 {
@@ -55,24 +39,14 @@ static void dirh_free(struct dirh *d)
     free(d);
 }
 
-static void dirh_put(struct fs_dcache *c, struct dirh *d)
+static void dirh_destroy(void *ctx, struct fs_lru_ent *e)
 {
-    pthread_mutex_lock(&c->lock);
-    bool last = --d->refs == 0;
-    pthread_mutex_unlock(&c->lock);
-    if (last)
-        dirh_free(d);
+    dirh_free((struct dirh *)e);
 }
 
-void fs_dcache_free(struct fs_dcache *c)
+struct fs_lru *fs_dirs_new(void)
 {
-    if (!c)
-        return;
-    for (int i = 0; i < DCACHE_SLOTS; i++)
-        if (c->slot[i])
-            dirh_free(c->slot[i]);
-    pthread_mutex_destroy(&c->lock);
-    free(c);
+    return fs_lru_new(DCACHE_SLOTS, dirh_destroy, NULL);
 }
 
 static void dir_add(struct dirh *d, uint32_t *cap, const char *name, struct fs_node node)
@@ -95,8 +69,8 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
     if (!fs_ino_parse(ino, &n))
         return -ENOENT;
     d = mem_calloc(1, sizeof *d);
-    d->ino = ino;
-    d->refs = 1;
+    d->lru.k1 = ino;
+    d->lru.refs = 1;
     dir_add(d, &cap, ".", n);
     dir_add(d, &cap, "..", (struct fs_node){.kind = FS_ROOT}); /* its ino is not used */
     switch (n.kind) {
@@ -110,7 +84,7 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
                     (struct fs_node){.kind = FS_FOLDER, .ext = n.ext, .folder = f});
         break;
     case FS_FOLDER: {
-        struct api_call c = fs_call(fs, req);
+        struct mb_call c = fs_call(fs, req);
         rc = mb_folder_list(fs->mb, &c, n.ext, n.folder, &d->listing);
         for (uint32_t i = 0; rc == 0 && i < d->listing.n; i++) {
             struct fs_node x;
@@ -163,44 +137,18 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
  * offset 0, else the one that read began with.  Returns a reference. */
 static int dcache_get(struct fs *fs, fuse_req_t req, uint64_t ino, off_t off, struct dirh **out)
 {
-    struct fs_dcache *c = fs->dcache;
-    pthread_mutex_lock(&c->lock);
     if (off > 0) {
-        for (int i = 0; i < DCACHE_SLOTS; i++) {
-            struct dirh *d = c->slot[i];
-            if (d && d->ino == ino) {
-                d->refs++;
-                d->used = ++c->clock;
-                pthread_mutex_unlock(&c->lock);
-                *out = d;
-                return 0;
-            }
+        struct fs_lru_ent *e = fs_lru_get(fs->dirs, ino, 0);
+        if (e) {
+            *out = (struct dirh *)e;
+            return 0;
         }
     }
-    pthread_mutex_unlock(&c->lock);
-
     struct dirh *d;
     int rc = dirh_build(fs, req, ino, &d);
     if (rc < 0)
         return rc;
-    struct dirh *old = NULL;
-    pthread_mutex_lock(&c->lock);
-    int victim = 0;
-    for (int i = 0; i < DCACHE_SLOTS; i++) {
-        if (c->slot[i] && c->slot[i]->ino == ino) {
-            victim = i;
-            break;
-        }
-        if (!c->slot[i] || (c->slot[victim] && c->slot[i]->used < c->slot[victim]->used))
-            victim = i;
-    }
-    old = c->slot[victim];
-    c->slot[victim] = d;
-    d->refs++; /* the table's reference */
-    d->used = ++c->clock;
-    pthread_mutex_unlock(&c->lock);
-    if (old)
-        dirh_put(c, old);
+    fs_lru_put(fs->dirs, &d->lru);
     *out = d;
     return 0;
 }
@@ -284,7 +232,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
     fuse_reply_buf(req, buf, used);
     free(buf);
     if (cached)
-        dirh_put(fs->dcache, d);
+        fs_lru_release(fs->dirs, &d->lru);
 }
 
 void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,56 +25,40 @@
 #define FCACHE_SLOTS 64
 
 struct fent {
-    uint32_t slot;          /* message */
-    uint64_t att_id;        /* attachment id: content never changes for it */
+    struct fs_lru_ent lru;  /* key: (slot, attachment id); must be first.  Content
+                               never changes for an attachment id. */
     struct mb_open_att att; /* fd or memory */
-    int refs;               /* readers using it (the table holds one) */
-    uint64_t used;          /* LRU stamp */
 };
 
-struct fs_fcache {
-    pthread_mutex_t lock;
-    struct fent *slot[FCACHE_SLOTS];
-    uint64_t clock;
-};
-
-struct fs_fcache *fs_fcache_new(void)
+static void fent_destroy(void *ctx, struct fs_lru_ent *e)
 {
-    struct fs_fcache *c = mem_calloc(1, sizeof *c);
-    pthread_mutex_init(&c->lock, NULL);
-    return c;
-}
-
-static void fent_free(struct fs *fs, struct fent *f)
-{
+    struct fs *fs = ctx;
+    struct fent *f = (struct fent *)e;
     mb_att_close(fs->mb, &f->att);
     free(f);
 }
 
-static void fent_put(struct fs *fs, struct fent *f)
+struct fs_lru *fs_files_new(struct fs *fs)
 {
-    pthread_mutex_lock(&fs->fcache->lock);
-    bool last = --f->refs == 0;
-    pthread_mutex_unlock(&fs->fcache->lock);
-    if (last)
-        fent_free(fs, f);
+    return fs_lru_new(FCACHE_SLOTS, fent_destroy, fs);
 }
 
-void fs_fcache_free(struct fs *fs)
+/* Open attachment k of slot for f (downloading it if needed, except for a
+ * refused thumbnailer).  Returns 0 or -errno. */
+static int open_att(struct fs *fs, fuse_req_t req, uint32_t slot, uint32_t k, struct fent *f)
 {
-    struct fs_fcache *c = fs->fcache;
-    if (!c)
-        return;
-    for (int i = 0; i < FCACHE_SLOTS; i++)
-        if (c->slot[i])
-            fent_free(fs, c->slot[i]);
-    pthread_mutex_destroy(&c->lock);
-    free(c);
-    fs->fcache = NULL;
+    struct mb_call call = fs_call(fs, req);
+    if (fs->no_thumbnails && call.prio == MB_PRIO_BACKGROUND) {
+        /* Serve thumbnailers only what is cached: they record a failed
+         * thumbnail and stop asking, instead of draining the rate limit. */
+        int rc = mb_att_open_cached(fs->mb, slot, k, &f->att);
+        return rc == -ENOENT ? -EACCES : rc;
+    }
+    return mb_att_open(fs->mb, &call, slot, k, &f->att);
 }
 
-/* The open attachment behind (slot, k): from the table, or opened now
- * (downloading it if needed).  Returns a reference, or -errno. */
+/* The open attachment behind (slot, k): from the table, or opened now.
+ * Returns a reference (release with fs_lru_release), or -errno. */
 static int fcache_get(struct fs *fs, fuse_req_t req, uint32_t slot, uint32_t k, struct fent **out)
 {
     struct mb_msg_info info;
@@ -85,57 +68,21 @@ static int fcache_get(struct fs *fs, fuse_req_t req, uint32_t slot, uint32_t k, 
     if (k >= info.n_att)
         return -ENOENT;
     uint64_t att_id = mb_att_id(fs->mb, slot, k);
-    struct fs_fcache *c = fs->fcache;
-
-    pthread_mutex_lock(&c->lock);
-    for (int i = 0; i < FCACHE_SLOTS; i++) {
-        struct fent *f = c->slot[i];
-        if (f && f->slot == slot && f->att_id == att_id) {
-            f->refs++;
-            f->used = ++c->clock;
-            pthread_mutex_unlock(&c->lock);
-            *out = f;
-            return 0;
-        }
+    struct fs_lru_ent *e = fs_lru_get(fs->files, slot, att_id);
+    if (e) {
+        *out = (struct fent *)e;
+        return 0;
     }
-    pthread_mutex_unlock(&c->lock);
-
     struct fent *f = mem_calloc(1, sizeof *f);
-    f->slot = slot;
-    f->att_id = att_id;
-    f->refs = 1;
-    struct api_call call = fs_call(fs, req);
-    if (fs->no_thumbnails && call.prio == API_PRIO_BACKGROUND) {
-        /* Serve thumbnailers only what is cached: they record a failed
-         * thumbnail and stop asking, instead of draining the rate limit. */
-        rc = mb_att_open_cached(fs->mb, slot, k, &f->att);
-        if (rc == -ENOENT)
-            rc = -EACCES;
-    } else {
-        rc = mb_att_open(fs->mb, &call, slot, k, &f->att);
-    }
+    f->lru.k1 = slot;
+    f->lru.k2 = att_id;
+    f->lru.refs = 1;
+    rc = open_att(fs, req, slot, k, f);
     if (rc < 0) {
         free(f);
         return rc;
     }
-    struct fent *old;
-    pthread_mutex_lock(&c->lock);
-    int victim = 0;
-    for (int i = 0; i < FCACHE_SLOTS; i++) {
-        if (!c->slot[i]) {
-            victim = i;
-            break;
-        }
-        if (c->slot[i]->used < c->slot[victim]->used)
-            victim = i;
-    }
-    old = c->slot[victim];
-    c->slot[victim] = f;
-    f->refs++;
-    f->used = ++c->clock;
-    pthread_mutex_unlock(&c->lock);
-    if (old)
-        fent_put(fs, old);
+    fs_lru_put(fs->files, &f->lru);
     *out = f;
     return 0;
 }
@@ -171,7 +118,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct fileh *h = mem_calloc(1, sizeof *h);
     int rc;
     if (n.sub == FS_SUB_META) {
-        struct api_call c = fs_call(fs, req);
+        struct mb_call c = fs_call(fs, req);
         rc = mb_meta_read(fs->mb, &c, n.slot, &h->meta, &h->meta_len);
     } else {
         rc = fcache_get(fs, req, n.slot, (uint32_t)(n.sub - FS_SUB_ATT0), &h->att);
@@ -231,7 +178,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
     if (n.sub == FS_SUB_META) {
         char *meta;
         size_t len;
-        struct api_call c = fs_call(fs, req);
+        struct mb_call c = fs_call(fs, req);
         rc = mb_meta_read(fs->mb, &c, n.slot, &meta, &len);
         if (rc < 0) {
             fs_reply_err(req, rc);
@@ -248,7 +195,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
         return;
     }
     reply_range(req, &f->att, f->att.mem, f->att.size, size, off);
-    fent_put(fs, f);
+    fs_lru_release(fs->files, &f->lru);
 }
 
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -257,7 +204,7 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct fileh *h = (struct fileh *)(uintptr_t)fi->fh;
     if (h) {
         if (h->att)
-            fent_put(fs, h->att);
+            fs_lru_release(fs->files, &h->att->lru);
         free(h->meta);
         free(h);
     }

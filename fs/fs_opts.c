@@ -12,12 +12,15 @@
 
 #include "util/mem.h"
 
-enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_SINGLE };
+enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_SINGLE, KEY_ALLOW_OTHER };
 
 /* Raw values as parsed by fuse_opt (strings freed after conversion). */
 struct raw {
     char *cache_dir, *cache_max, *media_url, *credentials;
-    int poll, timeout, max_downloads, probe_kib, no_thumbnails;
+    int poll, timeout, max_downloads, probe_kib, no_thumbnails, purge;
+    int uid, gid;
+    char *umask;
+    bool allow_other;
     char *pos[3];
     int npos;
     struct fs_opts *o;
@@ -37,6 +40,11 @@ static const struct fuse_opt specs[] = {
     OPT("max_downloads=%d", max_downloads, 0),
     OPT("probe_kib=%d", probe_kib, 0),
     OPT("no_thumbnails", no_thumbnails, 1),
+    OPT("purge", purge, 1),
+    OPT("uid=%d", uid, 0),
+    OPT("gid=%d", gid, 0),
+    OPT("umask=%s", umask, 0),
+    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -67,6 +75,9 @@ static int proc(void *data, const char *arg, int key, struct fuse_args *outargs)
     case KEY_SINGLE:
         r->o->singlethread = true;
         return 0;
+    case KEY_ALLOW_OTHER:
+        r->allow_other = true;
+        return 1; /* libfuse's too */
     case FUSE_OPT_KEY_NONOPT:
         if (r->npos == 2) {
             fprintf(stderr, "rcfs: too many arguments: %s\n", arg);
@@ -150,9 +161,47 @@ static char *default_cache_dir(void)
     return mem_printf("%s/.cache/rcfs", h);
 }
 
+/* uid=, gid=, umask= into o.  Returns 0 or -1 after one line. */
+static int set_owner(const struct raw *r, struct fs_opts *o)
+{
+    if (r->uid != -1) {
+        if (r->uid < 0) {
+            fprintf(stderr, "rcfs: uid=%d is not a user id\n", r->uid);
+            return -1;
+        }
+        o->uid_set = true;
+        o->uid = (uid_t)r->uid;
+    }
+    if (r->gid != -1) {
+        if (r->gid < 0) {
+            fprintf(stderr, "rcfs: gid=%d is not a group id\n", r->gid);
+            return -1;
+        }
+        o->gid_set = true;
+        o->gid = (gid_t)r->gid;
+    }
+    if (r->umask) {
+        char *end;
+        unsigned long v = strtoul(r->umask, &end, 8);
+        if (!r->umask[0] || *end || v > 0777) {
+            fprintf(stderr, "rcfs: umask=%s is not an octal mask (000..777)\n", r->umask);
+            return -1;
+        }
+        o->umask_set = true;
+        o->umask = (mode_t)v;
+    }
+    return 0;
+}
+
 int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *args)
 {
-    struct raw r = {.poll = 60, .timeout = 60, .max_downloads = 4, .probe_kib = 4096, .o = o};
+    struct raw r = {.poll = 60,
+                    .timeout = 60,
+                    .max_downloads = 4,
+                    .probe_kib = 4096,
+                    .uid = -1,
+                    .gid = -1,
+                    .o = o};
     int rc = -1;
     memset(o, 0, sizeof *o);
     *args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
@@ -187,6 +236,13 @@ int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *ar
     o->max_downloads = r.max_downloads;
     o->probe_kib = r.probe_kib;
     o->no_thumbnails = r.no_thumbnails;
+    o->purge = r.purge;
+    if (set_owner(&r, o) < 0)
+        goto out;
+    /* Other users may see the mount only through the kernel's own checks
+     * of the modes and owners rcfs shows. */
+    if (r.allow_other)
+        fuse_opt_add_arg(args, "-odefault_permissions");
     rc = 0;
 out:
     for (int i = 0; i < r.npos; i++)
@@ -195,6 +251,7 @@ out:
     free(r.cache_max);
     free(r.media_url);
     free(r.credentials);
+    free(r.umask);
     return rc;
 }
 
@@ -229,6 +286,11 @@ void fs_opts_help(const char *prog)
            "    probe_kib=N              a size probe asks for the first N KiB and keeps\n"
            "                             the file when that is all of it (default 4096)\n"
            "    no_thumbnails            refuse downloads for thumbnailer processes\n"
+           "    purge                    removing a message inside Deleted/ purges it\n"
+           "                             (default: refused with EPERM)\n"
+           "    uid=N, gid=N             owner and group shown (default: yours)\n"
+           "    umask=M                  permission bits (default: files 0600, folders 0700);\n"
+           "                             allow_other always adds default_permissions\n"
            "\n"
            "FUSE options:\n",
            prog);

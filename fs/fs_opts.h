@@ -13,23 +13,31 @@
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/types.h>
 
 struct fs_opts {
-    char *source;       /* SOURCE, or NULL */
-    char *mountpoint;   /* absolute path */
-    char *cache_dir;    /* absolute path */
-    uint64_t cache_max; /* bytes, 0 = unlimited */
-    char *media_url;    /* NULL or URL */
-    char *credentials;  /* NULL or file path */
-    int poll;           /* seconds, 0 = off */
-    int timeout;        /* seconds per system call */
-    int max_downloads;  /* concurrent content transfers */
-    int probe_kib;      /* size probe length in KiB */
-    bool no_thumbnails; /* refuse downloads for thumbnailers */
-    bool foreground;    /* -f */
-    bool debug;         /* -d */
-    bool singlethread;  /* -s */
-    bool help, version; /* --help, --version */
+    char *source;                     /* SOURCE, or NULL */
+    char *mountpoint;                 /* absolute path */
+    char *cache_dir;                  /* absolute path */
+    uint64_t cache_max;               /* bytes, 0 = unlimited */
+    char *media_url;                  /* NULL or URL */
+    char *credentials;                /* NULL or file path */
+    int poll;                         /* seconds, 0 = off */
+    int timeout;                      /* seconds per system call */
+    int max_downloads;                /* concurrent content transfers */
+    int probe_kib;                    /* size probe length in KiB */
+    bool no_thumbnails;               /* refuse downloads for thumbnailers */
+    bool purge;                       /* removing inside Deleted/ purges (default: refused) */
+    bool uid_set, gid_set, umask_set; /* uid=, gid=, umask= were given */
+    uid_t uid;                        /* owner shown (default: the mounting user) */
+    gid_t gid;                        /* group shown (default: the mounting user's) */
+    mode_t umask;                     /* bits taken from 0777 (folders) and 0666 (files);
+                                         default: folders 0700, files 0600 */
+    bool foreground;                  /* -f */
+    bool debug;                       /* -d */
+    bool singlethread;                /* -s */
+    bool help, version;               /* --help, --version */
 };
 
 /*

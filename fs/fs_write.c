@@ -24,14 +24,6 @@ static struct fs *fs_of(fuse_req_t req)
     return fuse_req_userdata(req);
 }
 
-/* A person is waiting for every change: it goes first. */
-static struct api_call user_call(struct fs *fs, fuse_req_t req)
-{
-    struct api_call c = fs_call(fs, req);
-    c.prio = API_PRIO_USER;
-    return c;
-}
-
 static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs *fs = fs_of(req);
@@ -42,7 +34,7 @@ static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, ENOENT);
         return;
     }
-    struct api_call c = user_call(fs, req);
+    struct mb_call c = fs_user_call(fs, req);
     if (p.kind == FS_MSG && p.sub == FS_SUB_DIR) {
         rc = mb_msg_info(fs->mb, p.slot, &info);
         if (rc < 0) {
@@ -84,7 +76,7 @@ static void do_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, p.kind == FS_MSG ? ENOTDIR : EACCES);
         return;
     }
-    struct api_call c = user_call(fs, req);
+    struct mb_call c = fs_user_call(fs, req);
     if (p.folder == MB_FOLDER_CONVERSATIONS) {
         rc = mb_conv_remove(fs->mb, p.ext, name);
         fs_reply_err(req, rc);
@@ -127,7 +119,7 @@ static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
         fuse_reply_err(req, EINVAL);
         return;
     }
-    struct api_call c = user_call(fs, req);
+    struct mb_call c = fs_user_call(fs, req);
     uint32_t slot;
     int rc = mb_folder_lookup(fs->mb, &c, p.ext, p.folder, name, &slot);
     if (rc < 0) {
@@ -189,11 +181,7 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                       FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
     if (n.kind == FS_ROOT && !(to_set & ~times)) {
         /* `touch MOUNT`: ask the server what changed, now. */
-        int rc = mb_refresh_wait(fs->mb, isotime_mono_ms() + (int64_t)fs->call_timeout_s * 1000);
-        if (rc < 0)
-            log_warn("refresh: %s", strerror(-rc));
-        /* The sync thread queued its invalidations: let them land first. */
-        fs_notify_flush(fs->notify);
+        fs_refresh(fs);
         struct stat st;
         fs_fill_attr(fs, &n, NULL, &st);
         fuse_reply_attr(req, &st, fs->timeout);

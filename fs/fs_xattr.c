@@ -65,15 +65,15 @@ static int xattr_value(struct fs *fs, const struct fs_node *n, const struct mb_m
 {
     *val = NULL;
     if (strcmp(name, X_READ) == 0)
-        *val = mem_strdup(rec_read_name(info->read_status));
+        *val = mem_strdup(mb_read_name(info->read_status));
     else if (strcmp(name, "user.rc.id") == 0)
         *val = mem_printf("%" PRIu64, info->id);
     else if (strcmp(name, "user.rc.type") == 0)
-        *val = mem_strdup(rec_type_name(info->type));
+        *val = mem_strdup(mb_type_name(info->type));
     else if (strcmp(name, "user.rc.direction") == 0)
-        *val = mem_strdup(rec_dir_name(info->direction));
+        *val = mem_strdup(mb_dir_name(info->direction));
     else if (strcmp(name, "user.rc.availability") == 0)
-        *val = mem_strdup(rec_avail_name(info->availability));
+        *val = mem_strdup(mb_avail_name(info->availability));
     else if (strcmp(name, "user.rc.messageStatus") == 0) {
         if (!info->message_status[0])
             return -ENODATA;
@@ -213,9 +213,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
     int rc;
     if (!message_node(fs, ino, &n, &info, &rc)) {
         if (rc == 0 && n.kind == FS_ROOT && strcmp(name, X_REFRESH) == 0) {
-            rc = mb_refresh_wait(fs->mb, isotime_mono_ms() + (int64_t)fs->call_timeout_s * 1000);
-            fs_notify_flush(fs->notify); /* the sync thread's invalidations first */
-            fs_reply_err(req, rc);
+            fs_reply_err(req, fs_refresh(fs));
             return;
         }
         fs_reply_err(req, rc ? rc : -ENOTSUP);
@@ -246,8 +244,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
         fuse_reply_err(req, 0); /* already so: no request */
         return;
     }
-    struct api_call c = fs_call(fs, req);
-    c.prio = API_PRIO_USER;
+    struct mb_call c = fs_user_call(fs, req);
     fs_change_begin();
     rc = mb_set_read(fs->mb, &c, n.slot, rs);
     fs_change_end();

@@ -1,11 +1,18 @@
 /*
  * rcfs — mount a RingCentral message store.
  *
- * Startup does everything that can fail before mounting and daemonising,
- * so a failure is one line on stderr and a non-zero exit: options,
- * mount point, credentials, cache folder (and its lock), login (or the
- * persisted state when the server cannot be reached), the extensions.
- * Threads (notifier, signal waiter, mailbox sync) start after the fork.
+ * The program's order of events:
+ *   1. harden (no core dumps: secrets live in memory) and block the signals
+ *      that threads must not receive, before any thread exists;
+ *   2. parse the command line;
+ *   3. in the background, fork now (fs_daemon): nothing has started a
+ *      thread yet, and the child keeps the terminal's stderr until the
+ *      mount is ready, so every failure is one line there and a non-zero
+ *      exit of the command the user ran;
+ *   4. open the mailbox (credentials, cache folder and its lock, login or
+ *      the persisted state, extensions) and mount;
+ *   5. start the threads (mailbox, notifier, signal waiter) and serve;
+ *      once the kernel answers on the mount, tell the parent.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,33 +21,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/api.h"
-#include "api/api_cred.h"
-#include "cache/cache_dir.h"
 #include "config.h"
+#include "fs/fs_daemon.h"
 #include "fs/fs_internal.h"
 #include "fs/fs_opts.h"
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-static struct mb *sig_mb;
-
-/* SIGUSR1 = sync now.  Waited for in a thread of its own (sigwait), since
- * nothing useful is async-signal-safe. */
-static void *sig_main(void *arg)
-{
-    sigset_t *set = arg;
-    for (;;) {
-        int sig;
-        if (sigwait(set, &sig) == 0 && sig == SIGUSR1 && sig_mb)
-            mb_refresh_now(sig_mb);
-    }
-    return NULL;
-}
+/* SIGUSR1 asks for a sync; SIG_STOP_WAITER (a real-time signal, sent only
+ * by rcfs itself) ends the signal thread before the mailbox is freed. */
+#define SIG_STOP_WAITER (SIGRTMIN + 1)
 
 /* The one line a failed start prints. */
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -54,187 +50,228 @@ static void die(const char *fmt, ...)
     va_end(ap);
 }
 
+/* No core dumps: the JWT, the client secret and the tokens live in memory
+ * (out of memory is an abort()).  As ssh-agent does. */
+static void harden(void)
+{
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+static void signal_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIG_STOP_WAITER);
+}
+
+/* The signal thread: SIGUSR1 = sync now, until SIG_STOP_WAITER. */
+static void *signal_main(void *arg)
+{
+    struct mb *mb = arg;
+    sigset_t set;
+    signal_set(&set);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIG_STOP_WAITER)
+            break;
+        mb_refresh_now(mb);
+    }
+    return NULL;
+}
+
+/* Readiness: once the kernel answers a stat of the mount point, the INIT
+ * handshake is over and the mount is usable: tell the waiting parent. */
+static void *ready_main(void *arg)
+{
+    const char *mountpoint = arg;
+    struct stat st;
+    bool ok = stat(mountpoint, &st) == 0 && st.st_ino == FUSE_ROOT_ID;
+    if (!ok) /* stderr is still the terminal's */
+        die("the mount on %s did not become usable", mountpoint);
+    daemon_done(ok);
+    return NULL;
+}
+
+/* The mailbox's part of the command line. */
+static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
+{
+    return (struct mb_config){
+        .credentials = o->credentials,
+        .cache_dir = o->cache_dir,
+        .media_url = o->media_url,
+        .cache_max = o->cache_max,
+        .poll_s = o->poll,
+        .probe_bytes = o->probe_kib * 1024,
+        .timeout_s = o->timeout,
+        .max_downloads = o->max_downloads,
+        .purge = o->purge,
+        .verbose_http = o->debug,
+        .events = fs_events(fs),
+    };
+}
+
+/* Fill fs from the options (before the mailbox exists). */
+static void fs_setup(struct fs *fs, const struct fs_opts *o)
+{
+    fs->uid = o->uid_set ? o->uid : getuid();
+    fs->gid = o->gid_set ? o->gid : getgid();
+    fs->dir_mode = o->umask_set ? (0777 & ~o->umask) : 0700;
+    fs->file_mode = o->umask_set ? (0666 & ~o->umask) : 0600;
+    fs->timeout = 3600.0;
+    fs->no_thumbnails = o->no_thumbnails;
+    fs->call_timeout_s = o->timeout;
+    fs->notify = fs_notify_new();
+    fs->dirs = fs_dirs_new();
+    fs->files = fs_files_new(fs);
+}
+
+/* Mailbox, FUSE session, mount.  Returns the session or NULL (one line said why). */
+static struct fuse_session *mount_all(struct fs *fs, const struct fs_opts *o,
+                                      struct fuse_args *args)
+{
+    char err[512] = "";
+    struct mb_config cfg = mailbox_config(o, fs);
+    if (mb_open(&cfg, &fs->mb, err, sizeof err) < 0) {
+        die("%s", err);
+        return NULL;
+    }
+    fs->base_ms = mb_created_ms(fs->mb);
+    struct fuse_session *se = fuse_session_new(args, &fs_ops, sizeof fs_ops, fs);
+    if (!se) {
+        die("cannot create the FUSE session (bad FUSE option?)");
+        return NULL;
+    }
+    if (fuse_set_signal_handlers(se) != 0) {
+        die("cannot install signal handlers");
+        fuse_session_destroy(se);
+        return NULL;
+    }
+    if (fuse_session_mount(se, o->mountpoint) != 0) {
+        die("cannot mount on %s", o->mountpoint);
+        fuse_remove_signal_handlers(se);
+        fuse_session_destroy(se);
+        return NULL;
+    }
+    return se;
+}
+
+/* Run the session until unmounted.  Returns libfuse's result. */
+static int serve(struct fuse_session *se, bool singlethread)
+{
+    if (singlethread)
+        return fuse_session_loop(se);
+    /* Every request that waits for the server holds a worker thread, and
+     * the kernel hands out queued requests in arrival order.  With few
+     * threads, 200 thumbnailer lookups would occupy them all and a person's
+     * `cat` would wait behind them in the kernel, before the USER-first
+     * pacing could even see it.  Idle threads are reaped (idle_threads),
+     * so the cap costs nothing until it is needed. */
+    struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(cfg, 256);
+    fuse_loop_cfg_set_idle_threads(cfg, 8);
+    int rc = fuse_session_loop_mt(se, cfg);
+    fuse_loop_cfg_destroy(cfg);
+    return rc;
+}
+
+/* Start the threads, serve, stop the threads.  Returns the exit status. */
+static int run(struct fs *fs, struct fuse_session *se, const struct fs_opts *o)
+{
+    pthread_t sig_thread, ready_thread;
+    int rc = fs_notify_start(fs->notify, se);
+    if (rc == 0)
+        rc = mb_start(fs->mb);
+    if (rc == 0)
+        rc = -pthread_create(&sig_thread, NULL, signal_main, fs->mb);
+    if (rc < 0) {
+        die("cannot start: %s", strerror(-rc));
+        return 1;
+    }
+    bool readiness = !o->foreground;
+    if (readiness && pthread_create(&ready_thread, NULL, ready_main, o->mountpoint) != 0) {
+        daemon_done(true); /* cannot check: the mount itself succeeded */
+        readiness = false;
+    }
+    log_info("rcfs %s mounted on %s (%s)", RCFS_VERSION, o->mountpoint,
+             mb_offline(fs->mb) ? "offline" : "online");
+    rc = serve(se, o->singlethread);
+    if (readiness)
+        pthread_join(ready_thread, NULL);
+    pthread_kill(sig_thread, SIG_STOP_WAITER);
+    pthread_join(sig_thread, NULL);
+    log_info("unmounted; saving state");
+    /* libfuse ends the loop with the signal's number after SIGTERM, SIGINT
+     * or SIGHUP: a requested, clean stop (systemctl stop, ^C) that a
+     * service manager must not record as a failure. */
+    return (rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP) ? 0 : 1;
+}
+
+/* Everything after the command line: returns the exit status. */
+static int start(struct fs_opts *o, struct fuse_args *args)
+{
+    struct stat st;
+    if (stat(o->mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        die("mount point %s is not a folder", o->mountpoint);
+        return 1;
+    }
+    if (!o->foreground && daemon_begin(o->mountpoint, o->timeout + 60) < 0) {
+        die("cannot go to the background: %s", strerror(errno));
+        return 1;
+    }
+    /* Name the mount after SOURCE (fstab) and make its type fuse.rcfs. */
+    char *fsopt = mem_printf("-ofsname=%s,subtype=rcfs", o->source ? o->source : "rcfs");
+    fuse_opt_add_arg(args, fsopt);
+    free(fsopt);
+    struct fs fs = {0};
+    fs_setup(&fs, o);
+    int ret = 1;
+    struct fuse_session *se = mount_all(&fs, o, args);
+    if (se) {
+        if (!o->foreground)
+            log_init(true, o->debug);
+        ret = run(&fs, se, o);
+    }
+    daemon_done(false); /* no-op when the mount was reported ready */
+    /* Mailbox threads notify the kernel through the session: stop them
+     * (and save the state) before the session's fd goes away. */
+    fs_lru_free(fs.files); /* releases cache pins before the mailbox goes */
+    fs_lru_free(fs.dirs);
+    mb_free(fs.mb);
+    fs_notify_free(fs.notify);
+    if (se) {
+        fuse_remove_signal_handlers(se);
+        fuse_session_unmount(se);
+        fuse_session_destroy(se);
+    }
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     struct fs_opts o;
     struct fuse_args args;
-    struct cred cred = {0};
-    struct api *api = NULL;
-    struct cdir *cache = NULL;
-    struct fuse_session *se = NULL;
-    struct fs fs = {0};
-    char err[512] = "";
-    int ret = 1, rc;
-    bool mounted = false, handlers = false;
-
+    sigset_t set;
+    harden();
+    signal_set(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread inherits it */
     log_init(false, false);
     if (fs_opts_parse(argc, argv, &o, &args) < 0) {
         fuse_opt_free_args(&args);
         return 1;
     }
-    if (o.help) {
+    int ret = 0;
+    if (o.help)
         fs_opts_help(argv[0]);
-        ret = 0;
-        goto out;
-    }
-    if (o.version) {
+    else if (o.version)
         printf("rcfs %s (libfuse %s)\n", RCFS_VERSION, fuse_pkgversion());
-        ret = 0;
-        goto out;
+    else {
+        log_init(false, o.debug);
+        ret = start(&o, &args);
     }
-    log_init(false, o.debug);
-
-    struct stat st;
-    if (stat(o.mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        die("mount point %s is not a folder", o.mountpoint);
-        goto out;
-    }
-    if (cred_load(&cred, o.credentials, err, sizeof err) < 0) {
-        die("%s", err);
-        goto out;
-    }
-    struct api_opts ao = {
-        .server_url = cred.server_url,
-        .client_id = cred.client_id,
-        .client_secret = cred.client_secret,
-        .jwt = cred.jwt,
-        .media_url = o.media_url,
-        .timeout_s = o.timeout,
-        .max_downloads = o.max_downloads,
-        .verbose_http = o.debug,
-    };
-    if (api_new(&ao, &api, err, sizeof err) < 0) {
-        die("%s", err);
-        goto out;
-    }
-    if (cdir_open(o.cache_dir, &cache, err, sizeof err) < 0) {
-        die("%s", err);
-        goto out;
-    }
-
-    /* Log in now so bad credentials fail here, not at the first `ls`. */
-    struct api_call c = {.deadline_ms = isotime_mono_ms() + (int64_t)o.timeout * 1000,
-                         .prio = API_PRIO_USER};
-    rc = api_login(api, &c, err, sizeof err);
-    bool online = rc == 0;
-    if (rc == -EACCES || rc == -EINVAL) {
-        die("%s", err[0] ? err : "the server refused the credentials");
-        goto out;
-    }
-    char login_err[sizeof err];
-    snprintf(login_err, sizeof login_err, "%s", err);
-
-    fs.uid = getuid();
-    fs.gid = getgid();
-    fs.base_ms = isotime_now_ms();
-    fs.timeout = 3600.0;
-    fs.no_thumbnails = o.no_thumbnails;
-    fs.call_timeout_s = o.timeout;
-    fs.notify = fs_notify_new();
-    fs.fcache = fs_fcache_new();
-    fs.dcache = fs_dcache_new();
-    struct mb_opts mo = {
-        .api = api,
-        .cache = cache,
-        .cache_max = o.cache_max,
-        .server_url = cred.server_url,
-        .client_id = cred.client_id,
-        .poll_s = o.poll,
-        .probe_bytes = o.probe_kib * 1024,
-        .timeout_s = o.timeout,
-        .events = fs_events(&fs),
-    };
-    rc = mb_new(&mo, online, &fs.mb, err, sizeof err);
-    if (rc < 0) {
-        /* One line: why the server was not reached, and that nothing is cached. */
-        if (!online && rc == -EHOSTUNREACH)
-            die("%s, and nothing is cached for it", login_err[0] ? login_err : "no server");
-        else
-            die("%s", err);
-        goto out;
-    }
-    fs.base_ms = mb_created_ms(fs.mb);
-
-    /* Name the mount after SOURCE (fstab) and make its type fuse.rcfs. */
-    char *fsopt = mem_printf("-ofsname=%s,subtype=rcfs", o.source ? o.source : "rcfs");
-    fuse_opt_add_arg(&args, fsopt);
-    free(fsopt);
-    se = fuse_session_new(&args, &fs_ops, sizeof fs_ops, &fs);
-    if (!se) {
-        die("cannot create the FUSE session (bad FUSE option?)");
-        goto out;
-    }
-    if (fuse_set_signal_handlers(se) != 0) {
-        die("cannot install signal handlers");
-        goto out;
-    }
-    handlers = true;
-    if (fuse_session_mount(se, o.mountpoint) != 0) {
-        die("cannot mount on %s", o.mountpoint);
-        goto out;
-    }
-    mounted = true;
-    if (!o.foreground)
-        fprintf(stderr, "rcfs: mounted on %s\n", o.mountpoint);
-    if (fuse_daemonize(o.foreground) != 0) {
-        die("cannot daemonise");
-        goto out;
-    }
-    if (!o.foreground)
-        log_init(true, o.debug);
-    log_info("rcfs %s mounted on %s (%s)", RCFS_VERSION, o.mountpoint,
-             online ? "online" : "offline");
-
-    /* Block SIGUSR1 before any thread exists, so only sig_main sees it. */
-    static sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    sig_mb = fs.mb;
-    pthread_t sig_thread;
-    if (pthread_create(&sig_thread, NULL, sig_main, &set) == 0)
-        pthread_detach(sig_thread);
-    fs_notify_start(fs.notify, se);
-    mb_start(fs.mb);
-
-    if (o.singlethread) {
-        rc = fuse_session_loop(se);
-    } else {
-        /* Every request that waits for the server holds a worker thread,
-         * and the kernel hands out queued requests in arrival order.  With
-         * few threads, 200 thumbnailer lookups would occupy them all and a
-         * person's `cat` would wait behind them in the kernel, before the
-         * USER-first pacing could even see it.  Idle threads are reaped
-         * (idle_threads), so the cap costs nothing until it is needed. */
-        struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-        fuse_loop_cfg_set_max_threads(cfg, 256);
-        fuse_loop_cfg_set_idle_threads(cfg, 8);
-        rc = fuse_session_loop_mt(se, cfg);
-        fuse_loop_cfg_destroy(cfg);
-    }
-    /* libfuse ends the loop with the signal's number after SIGTERM, SIGINT
-     * or SIGHUP: that is a requested, clean stop (systemctl stop, ^C), and
-     * a service manager must not record it as a failure. */
-    ret = (rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP) ? 0 : 1;
-    log_info("unmounted; saving state");
-
-out:
-    /* Mailbox threads notify the kernel through the session: stop them
-     * (and save the state) before the session's fd goes away. */
-    sig_mb = NULL;
-    fs_fcache_free(&fs); /* releases cache pins before the mailbox goes */
-    fs_dcache_free(fs.dcache);
-    mb_free(fs.mb);
-    fs_notify_free(fs.notify);
-    if (handlers)
-        fuse_remove_signal_handlers(se);
-    if (mounted)
-        fuse_session_unmount(se);
-    if (se)
-        fuse_session_destroy(se);
-    api_free(api);
-    cdir_close(cache);
-    cred_free(&cred);
     fs_opts_free(&o);
     fuse_opt_free_args(&args);
     return ret;

@@ -4,27 +4,42 @@
  * Owns the extensions, the messages (compact entries; each record's JSON
  * lives in the record log on disk, not in memory), the per-folder sorted
  * lists, the conversations, the learned attachment sizes, the sync tokens,
- * the content downloads, and the persisted state.  It speaks to the server
- * through api/ and to the disk through cache/; it knows nothing of FUSE.
+ * the content downloads, the changes made through the filesystem, and the
+ * persisted state.  It speaks to the server through api/ and to the disk
+ * through cache/; it knows nothing of FUSE.  This header is everything the
+ * filesystem layer may use: it never calls api/ or cache/ itself.
  *
  * Identity: every message gets a slot number when first seen; slots are
  * never reused for the life of the mount, and entries are never freed
  * before mb_free, so a slot and the name strings of its entry stay valid
  * without holding a lock.  Everything that can change (availability, read
- * status, sizes, record location) is read under the mailbox lock, through
- * the functions here, as a copy.
+ * status, sizes, attachments, record location) is read through the
+ * functions here, as a copy.
  *
  * Folders: an extension shows five type folders (only Alive messages),
  * Deleted/ (Deleted messages of every type) and conversations/ (one folder
  * per conversation that has an Alive message).  A message is in exactly one
  * of its type folder or Deleted/.
  *
+ * Changes: every change to a message on the server (delete, purge,
+ * restore, read status) is single-flight per message: a second caller
+ * asking for the same change waits for the first and gets its result; a
+ * caller asking for a different change waits until the first is over and
+ * then acts on the new state.  A change is made on the server first and
+ * applied locally only when the server accepted it.  Purging is refused
+ * unless the mount allows it (mb_config.purge), and even then a message this
+ * mount moved to the trash less than MB_PURGE_HOLD_MS ago is not purged.
+ *
  * Change reports: when the index changes (a sync, a write, a listing), the
- * mailbox calls the registered mb_events callbacks after releasing its lock
- * so the filesystem can tell the kernel.
+ * mailbox calls the registered mb_events callbacks after releasing its
+ * locks so the filesystem can tell the kernel.
+ *
+ * Threads: mb_open starts none (rcfs forks to daemonise after it); mb_start
+ * starts the background thread and the cache's scan.
  *
  * Errors are -errno: -ENOENT (no such thing), -EIO (server or disk trouble,
- * including offline), -EACCES (refused by the server), -EINVAL (bad value).
+ * including offline), -EACCES (refused by the server), -EINVAL (bad value),
+ * -EPERM (purging is off), -EBUSY (purge held back).
  */
 #ifndef RCFS_MAILBOX_MB_H
 #define RCFS_MAILBOX_MB_H
@@ -32,13 +47,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-#include "api/api.h"
+/* The record's vocabulary (enum rec_type, rec_avail, ...) is shared with
+ * the filesystem as plain data; its functions are not. */
 #include "api/api_record.h"
 #include "mailbox/mb_name.h"
 
 struct mb;
-struct cdir;
 
 /* Folders inside an extension: the five types, then these two. */
 enum mb_folder {
@@ -47,13 +63,29 @@ enum mb_folder {
     MB_FOLDER_COUNT
 };
 
-/* Name of a folder inside an extension ("Fax", ..., "Deleted", "conversations"). */
+/* Name of a folder inside an extension ("Fax", ..., "Deleted", "conversations"),
+ * or NULL for a number that is not a folder. */
 const char *mb_folder_name(int folder);
 
 /* Where a message folder is being looked at from. */
 enum mb_view {
     MB_VIEW_TYPE = 0,    /* in its type folder (Alive) */
     MB_VIEW_DELETED = 1, /* in Deleted/ */
+};
+
+/* Who is waiting for a call. */
+enum mb_prio {
+    MB_PRIO_USER,       /* a person is waiting: goes first */
+    MB_PRIO_BACKGROUND, /* thumbnailers, prefetch, polling: yields */
+};
+
+/* The context of one call from the filesystem. */
+struct mb_call {
+    int64_t deadline_ms; /* isotime_mono_ms() after which the call fails (-EIO);
+                            0 = now + the mount's timeout */
+    enum mb_prio prio;   /* scheduling class */
+    pid_t pid;           /* the process that asked (0 = rcfs itself) */
+    uid_t uid;           /* its user */
 };
 
 /* Kernel-notification hooks (all optional); called without any mailbox lock. */
@@ -69,35 +101,45 @@ struct mb_events {
     void (*conversation_changed)(void *ctx, uint32_t conv, const char *name_gone);
     /* Conversation folder `name` disappeared from extension `ext`'s conversations/. */
     void (*conversation_gone)(void *ctx, uint32_t ext, const char *name);
+    /* Extension folder `name` (number ext) disappeared from the root (hidden). */
+    void (*extension_gone)(void *ctx, uint32_t ext, const char *name);
 };
 
-struct mb_opts {
-    struct api *api;         /* the REST client (borrowed; outlives the mailbox) */
-    struct cdir *cache;      /* the cache folder (borrowed) */
+/* What a mount is made of (the command line's part of it). */
+struct mb_config {
+    const char *credentials; /* KEY=VALUE credentials file, or NULL: the environment */
+    const char *cache_dir;   /* the cache folder (created 0700) */
+    const char *media_url;   /* NULL, or a base URL replacing the attachment URIs' origin */
     uint64_t cache_max;      /* content cache cap in bytes (0 = unlimited) */
-    const char *server_url;  /* for keys and the state scope */
-    const char *client_id;   /* for the state scope */
     int poll_s;              /* seconds between ISyncs; 0 = no polling */
     int probe_bytes;         /* size probes ask for this many bytes (and cache the file if whole) */
-    int timeout_s;           /* default bound of a call, as given to the api */
+    int timeout_s;           /* bound of a call (mb_call.deadline_ms == 0) and of the login */
+    int max_downloads;       /* content transfers at once */
+    bool purge;              /* removing a message inside Deleted/ purges it (else -EPERM) */
+    bool verbose_http;       /* log each request line at debug level (never a secret) */
     struct mb_events events; /* notification hooks */
 };
 
-/*
- * Create the mailbox.  online: the API session is logged in; the extensions
- * are discovered now (one request, or two with the ~ fallback) and the
- * persisted state, if any and if it belongs to the same account, is loaded.
- * Offline (online = false): only the persisted state is used; with none,
- * this fails with -EHOSTUNREACH.  Contacts nobody else; listing, syncing and
- * downloads happen later.  Returns 0 and *out, or -errno with a line in err.
- */
-int mb_new(const struct mb_opts *o, bool online, struct mb **out, char *err, size_t errlen);
+/* How long after this mount moved a message to the trash it refuses to purge it. */
+#define MB_PURGE_HOLD_MS (5 * 60 * 1000)
 
 /*
- * Start the background threads: listing of folders not yet known (first
- * mount), then message-sync (FSync on a first mount, ISync with the stored
- * token otherwise) every poll_s seconds, and, when offline, reconnecting.
- * Call after daemonising.  Returns 0 or -errno.
+ * Open the mailbox of a mount: read the credentials, take the cache folder
+ * (and its lock), log in (bounded by timeout_s), discover the extensions
+ * and load the persisted state when it belongs to the same account.  When
+ * the server cannot be reached, the persisted state is used alone (offline,
+ * read-only; mb_offline says so); with none, this fails with -EHOSTUNREACH.
+ * Refused credentials are -EACCES (or -EINVAL for a malformed setting).
+ * Starts no thread; listing, syncing and downloads happen later.
+ * Returns 0 and *out, or -errno with one line for the user in err.
+ */
+int mb_open(const struct mb_config *cfg, struct mb **out, char *err, size_t errlen);
+
+/*
+ * Start the threads: the cache's startup scan and the background thread
+ * (listing of folders not yet known, then message-sync every poll_s
+ * seconds, reconnecting every few seconds while offline).  Call once, after
+ * daemonising.  Returns 0 or -errno (nothing started then).
  */
 int mb_start(struct mb *m);
 
@@ -121,13 +163,15 @@ bool mb_offline(struct mb *m);
 
 /* ---- extensions ------------------------------------------------------- */
 
-/* Number of extensions (fixed for the life of the mailbox). */
+/* Number of extension numbers (fixed for the life of the mailbox); some
+ * may be hidden. */
 uint32_t mb_ext_count(struct mb *m);
 
-/* Folder name of extension ext (< mb_ext_count); valid for the mailbox's life. */
+/* Folder name of extension ext, valid for the mailbox's life; NULL when ext
+ * is out of range or hidden (its message store answered 403). */
 const char *mb_ext_name(struct mb *m, uint32_t ext);
 
-/* Find an extension by folder name.  Returns 0 and *ext, or -ENOENT. */
+/* Find a shown extension by folder name.  Returns 0 and *ext, or -ENOENT. */
 int mb_ext_find(struct mb *m, const char *name, uint32_t *ext);
 
 /* ---- folder listings -------------------------------------------------- */
@@ -145,12 +189,14 @@ struct mb_listing {
  * from the server first if it has never been listed (Deleted/ and
  * conversations/ need every type listed).  Waits at most until c's deadline
  * for a listing in progress.  Returns 0 and fills *out (free with
- * mb_listing_free), or -errno (-EIO when it cannot be listed now).
+ * mb_listing_free), or -errno (-EIO when it cannot be listed now, -ENOENT
+ * for a hidden extension).
  */
-int mb_folder_list(struct mb *m, const struct api_call *c, uint32_t ext, int folder,
+int mb_folder_list(struct mb *m, const struct mb_call *c, uint32_t ext, int folder,
                    struct mb_listing *out);
 
-/* Entries of a conversation folder (message slots of its Alive messages). */
+/* Entries of a conversation folder (message slots of its Alive messages).
+ * Returns 0 and *out, or -ENOENT for an unknown conversation. */
 int mb_conv_list(struct mb *m, uint32_t conv, struct mb_listing *out);
 
 /* Free a listing's array; NULL-safe, idempotent. */
@@ -159,19 +205,20 @@ void mb_listing_free(struct mb_listing *l);
 /*
  * Find a message folder by name in folder `folder` (a type folder or
  * Deleted/) of extension ext, listing the folder first if needed.
- * A message that this mount deleted within the last MB_REMOVAL_GRACE_MS
+ * A message that this mount removed within the last MB_REMOVAL_GRACE_MS
  * through that same folder is still found there (so the rest of an
  * `rm -r` or a file manager's removal can finish).
  * Returns 0 and *slot, or -ENOENT / -EIO.
  */
-int mb_folder_lookup(struct mb *m, const struct api_call *c, uint32_t ext, int folder,
+int mb_folder_lookup(struct mb *m, const struct mb_call *c, uint32_t ext, int folder,
                      const char *name, uint32_t *slot);
 
 /* How long a message stays reachable in the folder it was removed from. */
 #define MB_REMOVAL_GRACE_MS 30000
 
-/* Find a conversation of extension ext by folder name: 0 and *conv, or -ENOENT. */
-int mb_conv_lookup(struct mb *m, const struct api_call *c, uint32_t ext, const char *name,
+/* Find a conversation of extension ext by folder name: 0 and *conv, or
+ * -ENOENT (-EIO when the folders cannot be listed now). */
+int mb_conv_lookup(struct mb *m, const struct mb_call *c, uint32_t ext, const char *name,
                    uint32_t *conv);
 
 /*
@@ -192,55 +239,59 @@ struct mb_att_info {
     const char *name;         /* file name (valid for the mailbox's life) */
     int64_t size;             /* bytes, or -1 when not yet known */
     enum rec_att_type type;   /* attachment kind */
-    const char *content_type; /* as the record says (valid for the mailbox's life) */
+    const char *content_type; /* as the record says, "" when it gave none (valid for life) */
 };
 
 /* A consistent copy of a message's changing state. */
 struct mb_msg_info {
-    uint64_t id;      /* server message id */
-    uint32_t ext;     /* extension number in this mailbox */
-    const char *name; /* folder name (valid for the mailbox's life) */
-    enum rec_type type;
-    enum rec_dir direction;
-    enum rec_avail availability;
-    enum rec_read read_status;
-    const char *message_status; /* "" when unknown (valid for the mailbox's life) */
-    int64_t creation_ms;        /* folder and attachment mtime */
-    int64_t modified_ms;        /* meta.json mtime */
-    uint32_t meta_len;          /* size of meta.json */
-    uint32_t gen;               /* bumped each time the message moves between folders */
-    uint32_t conv;              /* conversation number, or UINT32_MAX */
-    bool has_subject;           /* the record has a non-empty subject (user.xdg.comment) */
-    uint32_t n_att;             /* attachments */
+    uint64_t id;                 /* server message id */
+    uint32_t ext;                /* extension number in this mailbox */
+    const char *name;            /* folder name (valid for the mailbox's life) */
+    enum rec_type type;          /* message type */
+    enum rec_dir direction;      /* Inbound / Outbound */
+    enum rec_avail availability; /* Alive / Deleted (Purged only during a removal's grace) */
+    enum rec_read read_status;   /* Read / Unread */
+    const char *message_status;  /* "" when unknown (valid for the mailbox's life) */
+    int64_t creation_ms;         /* folder and attachment mtime */
+    int64_t modified_ms;         /* meta.json mtime */
+    uint32_t meta_len;           /* size of meta.json */
+    uint32_t gen;                /* bumped each time the message moves between folders
+                                    or its attachments change */
+    uint32_t conv;               /* conversation number, or UINT32_MAX */
+    bool has_subject;            /* the record has a non-empty subject (user.xdg.comment) */
+    uint32_t n_att;              /* attachments */
     struct mb_att_info att[REC_MAX_ATTACHMENTS];
 };
 
-/* Copy a message's state.  Returns 0, or -ENOENT for a purged/unknown slot. */
+/* Copy a message's state.  Returns 0, or -ENOENT for an unknown slot and
+ * for a purged message (except within MB_REMOVAL_GRACE_MS of its removal
+ * through this mount, so the rest of that removal finishes). */
 int mb_msg_info(struct mb *m, uint32_t slot, struct mb_msg_info *out);
 
 /* The id of attachment k of slot (0 when there is none).  Attachment
  * content never changes for an id. */
 uint64_t mb_att_id(struct mb *m, uint32_t slot, uint32_t k);
 
-/* Subject and attachment URIs, read from the stored record (no request).
- * Returns 0 with *subject (malloc'd, NULL when none) or -EIO. */
+/* The subject, read from the stored record (no request).
+ * Returns 0 with *subject (malloc'd, NULL when none) or -EIO / -ENOENT. */
 int mb_msg_subject(struct mb *m, uint32_t slot, char **subject);
 
-/* The URI of attachment k (malloc'd in *uri), from the stored record. */
+/* The URI of attachment k (malloc'd in *uri), from the stored record.
+ * Returns 0, -ENOENT (no such attachment or no URI) or -EIO. */
 int mb_att_uri(struct mb *m, uint32_t slot, uint32_t k, char **uri);
 
 /*
  * The exact meta.json bytes: 0 with *buf (malloc'd) and *len, or -EIO when
  * the stored copy is damaged and could not be fetched again.
  */
-int mb_meta_read(struct mb *m, const struct api_call *c, uint32_t slot, char **buf, size_t *len);
+int mb_meta_read(struct mb *m, const struct mb_call *c, uint32_t slot, char **buf, size_t *len);
 
 /*
  * Make sure attachment k's size is known, learning it with one ranged
  * content request if needed (which also caches small files whole).
  * Returns 0 and *size, or -errno (-EIO offline or on server trouble).
  */
-int mb_att_size(struct mb *m, const struct api_call *c, uint32_t slot, uint32_t k, int64_t *size);
+int mb_att_size(struct mb *m, const struct mb_call *c, uint32_t slot, uint32_t k, int64_t *size);
 
 /* An open attachment: either a verified cache file or bytes in memory. */
 struct mb_open_att {
@@ -256,7 +307,7 @@ struct mb_open_att {
  * once).  Returns 0 and fills *out (release with mb_att_close), or -errno:
  * -EIO (offline and not cached, server trouble, failed checks), -ENOSPC.
  */
-int mb_att_open(struct mb *m, const struct api_call *c, uint32_t slot, uint32_t k,
+int mb_att_open(struct mb *m, const struct mb_call *c, uint32_t slot, uint32_t k,
                 struct mb_open_att *out);
 
 /* Like mb_att_open but never downloads: -ENOENT when not cached. */
@@ -269,31 +320,54 @@ void mb_att_close(struct mb *m, struct mb_open_att *o);
 
 /*
  * Set the read status on the server (returns once it accepted) and update
- * the index from the server's answer.  -EIO offline; nothing changes on error.
+ * the index from the server's answer.  Single-flight per message.  -EIO
+ * offline; nothing changes locally on error.
  */
-int mb_set_read(struct mb *m, const struct api_call *c, uint32_t slot, enum rec_read rs);
+int mb_set_read(struct mb *m, const struct mb_call *c, uint32_t slot, enum rec_read rs);
 
 /*
  * Remove a message through the filesystem, seen from folder `from` (its
- * type folder, Deleted/ or MB_FOLDER_CONVERSATIONS).  Alive: one DELETE
- * (to the server's trash), the message moves to Deleted/.  Deleted and seen
- * from Deleted/: purged.  If this mount already removed it through the same
- * folder within MB_REMOVAL_GRACE_MS (the rest of an rm -r), succeeds without
- * a request.  Returns 0 or -errno; on error nothing changed.
+ * type folder, Deleted/ or MB_FOLDER_CONVERSATIONS).
+ *  - Alive, seen from its type folder or a conversation: one DELETE moves it
+ *    to the server's trash (Deleted/).
+ *  - Deleted, seen from Deleted/: -EPERM without mb_config.purge (nothing is
+ *    sent; one log line says how to allow it); -EBUSY when this mount moved
+ *    it to the trash less than MB_PURGE_HOLD_MS ago; else one DELETE purges
+ *    it.
+ *  - If this mount already removed it through the same folder within
+ *    MB_REMOVAL_GRACE_MS (the rest of an rm -r), succeeds with no request.
+ * Single-flight: concurrent removals of one message send one request.
+ * Returns 0 or -errno (-ENOENT when it is no longer where the caller saw
+ * it); on error nothing changed.
  */
-int mb_remove(struct mb *m, const struct api_call *c, uint32_t slot, int from);
+int mb_remove(struct mb *m, const struct mb_call *c, uint32_t slot, int from);
 
 /* The recursive removal that began in `from` is over (the folder itself was
  * removed): the message stops being reachable there. */
 void mb_remove_done(struct mb *m, uint32_t slot, int from);
 
-/* Restore a Deleted message (PATCH availability Alive); it returns to its type folder. */
-int mb_restore(struct mb *m, const struct api_call *c, uint32_t slot);
+/* Restore a Deleted message (PATCH availability Alive); it returns to its
+ * type folder.  Single-flight.  Returns 0, -ENOENT when it is not Deleted,
+ * or -errno. */
+int mb_restore(struct mb *m, const struct mb_call *c, uint32_t slot);
 
-/* Move an Alive message to the server's trash as `mv MSG Deleted/` does (one DELETE). */
-int mb_trash(struct mb *m, const struct api_call *c, uint32_t slot);
+/* Move an Alive message to the server's trash as `mv MSG Deleted/` does (one
+ * DELETE; single-flight).  Returns 0, -ENOENT when it is not Alive, or -errno. */
+int mb_trash(struct mb *m, const struct mb_call *c, uint32_t slot);
+
+/* ---- names of values (for attributes) ----------------------------------- */
+
+const char *mb_type_name(enum rec_type t);   /* "Fax", "SMS", ... */
+const char *mb_dir_name(enum rec_dir d);     /* "Inbound" / "Outbound" */
+const char *mb_avail_name(enum rec_avail a); /* "Alive" / "Deleted" / "Purged" */
+const char *mb_read_name(enum rec_read r);   /* "Read" / "Unread" */
 
 /* ---- statistics --------------------------------------------------------- */
+
+/* The file system that holds the cache folder (statvfs of it): the space
+ * the mount can use.  Returns 0 or -errno. */
+struct statvfs;
+int mb_cache_statfs(struct mb *m, struct statvfs *out);
 
 struct mb_stats {
     uint64_t messages;    /* slots in use */

@@ -1,35 +1,60 @@
 /*
  * mb_internal — the mailbox's private structures, shared by mailbox/mb_*.c.
  *
- * Nothing outside mailbox/ includes this.  Locking: `lock` (a rwlock)
- * protects every field marked [L]; fields marked [I] are immutable once the
- * entry is published and may be read without it.  Entries are never freed
- * before mb_free.  No network or disk I/O is done while holding `lock`.
+ * Nothing outside mailbox/ includes this.  struct mb is made of one
+ * sub-struct per synchronisation domain; every field says what guards it:
+ *   [I]      immutable once published (read without a lock)
+ *   [X]      the index lock, ix.lock (read or write as the access needs)
+ *   [LS]     the listing lock, ls.lock
+ *   [FL]     the flight lock, fl.lock
+ *   [LP]     the loop lock, lp.lock
+ *   [PS]     the persistence lock, ps.lock
+ *   [A]      an atomic
+ *
+ * Lock order (a thread holding a lock may take only locks of a HIGHER
+ * rank; checked with util/lockrank in debug builds):
+ *   1  ps.lock   persistence: serialises saves (held across disk I/O)
+ *   2  ls.lock   listings: per-folder listing state (not held across I/O)
+ *   3  ix.lock   the index (rwlock)
+ *   4  fl.lock   flights: downloads and changes in progress
+ *   5  lp.lock   the background loop's wake-ups and round counters
+ * Locks of other layers (the api client, the content store, the record
+ * log) are taken below all of these and never call back up.
+ *
+ * I/O rule: no network request and no disk write is made while holding
+ * ix.lock, ls.lock, fl.lock or lp.lock.  A record is appended to the record
+ * log before the index lock is taken (mb_apply.c); a stored record is read
+ * after it is released (the log is replaced only by compaction, which runs
+ * at load time before any thread exists).  ps.lock is the one lock held
+ * across disk I/O (the snapshot file), and it is never taken by a thread
+ * answering the filesystem.
  */
 #ifndef RCFS_MAILBOX_MB_INTERNAL_H
 #define RCFS_MAILBOX_MB_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api/api.h"
+#include "cache/cache_dir.h"
 #include "cache/cache_obj.h"
 #include "cache/cache_rlog.h"
 #include "mailbox/mb.h"
+#include "util/lockrank.h"
+#include "util/ohash.h"
+#include "util/vec32.h"
 
 #define MB_NONE UINT32_MAX
 
-/* A growable array of uint32 (slots or conversation numbers). */
-struct mb_vec {
-    uint32_t *v;
-    uint32_t n, cap;
-};
+enum { RANK_PS = 1, RANK_LS = 2, RANK_IX = 3, RANK_FL = 4, RANK_LP = 5 };
 
 /* One attachment of a message. */
 struct mb_att {
     uint64_t id;              /* [I] attachment id */
-    int64_t size;             /* [L] bytes or -1 */
-    const char *name;         /* [I] file name (interned or owned by the message block) */
+    int64_t size;             /* [X] bytes or -1 */
+    const char *name;         /* [I] file name (owned by the attachment block) */
     const char *content_type; /* [I] interned */
     uint8_t type;             /* [I] enum rec_att_type */
 };
@@ -37,30 +62,32 @@ struct mb_att {
 /* One message. */
 struct mb_msg {
     uint64_t id;            /* [I] server id */
-    uint32_t slot;          /* [I] index in mb.msgs */
+    uint32_t slot;          /* [I] index in ix.msgs */
     uint32_t ext;           /* [I] extension index */
     const char *name;       /* [I] folder name */
     int64_t creation_ms;    /* [I] */
     uint8_t type;           /* [I] enum rec_type */
     uint8_t direction;      /* [I] enum rec_dir */
-    uint8_t n_att;          /* [I] attachments (count fixed for the message's life) */
-    uint8_t availability;   /* [L] enum rec_avail */
-    uint8_t read_status;    /* [L] enum rec_read */
-    uint8_t removed_via;    /* [L] folder + 1 this mount removed it through, 0 if none */
-    bool in_folder;         /* [L] listed in its type folder or Deleted/ */
-    bool meta_bad;          /* [L] the stored record failed verification: fetch again */
-    bool has_subject;       /* [L] the record has a non-empty subject */
-    const char *msg_status; /* [L] interned messageStatus */
-    int64_t modified_ms;    /* [L] lastModifiedTime */
-    int64_t removed_at;     /* [L] mono ms of the removal through removed_via */
-    struct rlog_ref rec;    /* [L] meta.json in the record log */
-    uint32_t gen;           /* [L] bumped on every move between folders */
-    uint32_t conv;          /* [L] conversation number or MB_NONE */
-    uint32_t seen;          /* [L] epoch of the last listing or sync that had it */
-    struct mb_att *att;     /* [L] pointer (replaced when the record's attachments change) */
+    uint8_t n_att;          /* [X] attachments in att (a newer record may change them) */
+    uint8_t availability;   /* [X] enum rec_avail */
+    uint8_t read_status;    /* [X] enum rec_read */
+    uint8_t removed_via;    /* [X] folder + 1 this mount removed it through, 0 if none */
+    bool in_folder;         /* [X] listed in its type folder or Deleted/ */
+    bool meta_bad;          /* [X] the stored record failed verification: fetch again */
+    bool has_subject;       /* [X] the record has a non-empty subject */
+    const char *msg_status; /* [X] interned messageStatus */
+    int64_t modified_ms;    /* [X] lastModifiedTime */
+    int64_t removed_at;     /* [X] mono ms of the removal through removed_via */
+    int64_t trashed_at;     /* [X] mono ms when this mount moved it to the trash, 0 never */
+    struct rlog_ref rec;    /* [X] meta.json in the record log */
+    uint32_t gen;           /* [X] bumped on every move between folders */
+    uint32_t conv;          /* [X] conversation number or MB_NONE (set once, at creation) */
+    uint32_t seen;          /* [X] epoch of the last listing or sync that had it */
+    struct mb_att *att;     /* [X] attachment block (replaced, never freed, when the
+                               record's attachments change) */
 };
 
-/* A replaced attachment block, kept until mb_free. */
+/* A replaced attachment block, kept until mb_free (readers may hold its names). */
 struct mb_retired {
     struct mb_att *att;
     struct mb_retired *next;
@@ -68,13 +95,13 @@ struct mb_retired {
 
 /* One conversation. */
 struct mb_conv {
-    uint32_t num;          /* [I] index in mb.convs */
-    uint32_t ext;          /* [I] extension */
-    char id[21];           /* [I] decimal conversation id */
-    const char *name;      /* [I] folder name */
-    struct mb_vec members; /* [L] Alive member slots, sorted by message name */
-    bool listed;           /* [L] shown in conversations/ (has Alive members) */
-    int64_t emptied_at;    /* [L] mono ms when its last Alive member left */
+    uint32_t num;         /* [I] index in ix.convs */
+    uint32_t ext;         /* [I] extension */
+    char id[21];          /* [I] decimal conversation id */
+    const char *name;     /* [I] folder name */
+    struct vec32 members; /* [X] Alive member slots */
+    bool listed;          /* [X] shown in conversations/ (has Alive members) */
+    int64_t emptied_at;   /* [X] mono ms when its last Alive member left */
 };
 
 /* How far a folder's listing has got. */
@@ -82,174 +109,152 @@ enum mb_list_state { MB_LIST_NONE, MB_LIST_RUNNING, MB_LIST_DONE };
 
 /* One extension. */
 struct mb_ext {
-    uint64_t id;                              /* [I] server id */
-    char name[MBNAME_MAX];                    /* [I] folder name */
-    char number[32];                          /* [I] extension number as sent */
-    uint8_t list_state[REC_TYPE_COUNT];       /* [list_lock] per type folder */
-    int64_t list_failed_at[REC_TYPE_COUNT];   /* [list_lock] mono ms of the last failed listing */
-    struct mb_vec folder[REC_TYPE_COUNT + 1]; /* [L] sorted slots: type folders, Deleted */
-    struct mb_vec convs;                      /* [L] listed conversations, sorted by name */
-    char *sync_token;                         /* [L] message-sync token or NULL */
-    bool synced;                              /* [L] an FSync or ISync succeeded this mount */
+    uint64_t id;                             /* [I] server id */
+    char name[MBNAME_MAX];                   /* [I] folder name */
+    char number[32];                         /* [I] extension number as sent */
+    _Atomic bool hidden;                     /* [A] its message store answered 403 */
+    uint8_t list_state[REC_TYPE_COUNT];      /* [LS] per type folder */
+    struct vec32 folder[REC_TYPE_COUNT + 1]; /* [X] slots: type folders, then Deleted */
+    struct vec32 convs;                      /* [X] listed conversations */
+    char *sync_token;                        /* [X] message-sync token or NULL */
 };
 
-/* An in-flight content download that others may wait for. */
+/* Interned short strings: content types and message statuses repeat endlessly. */
+struct mb_intern {
+    char **v;
+    uint32_t n, cap;
+};
+
+/* The index: messages, conversations, extensions.  Guarded by lock. */
+struct mb_index {
+    pthread_rwlock_t lock;       /* rank RANK_IX */
+    struct mb_ext *exts;         /* [I] extensions (fields marked as above) */
+    uint32_t n_ext;              /* [I] */
+    struct mb_msg **msgs;        /* [X] slot -> message */
+    uint32_t n_msgs, cap_msgs;   /* [X] */
+    struct ohash ids;            /* [X] (ext, id) -> slot */
+    struct mb_conv **convs;      /* [X] conversation number -> conversation */
+    uint32_t n_convs, cap_convs; /* [X] */
+    struct ohash conv_ids;       /* [X] (ext, conversation id) -> number */
+    struct mb_intern strings;    /* [X] */
+    struct mb_retired *retired;  /* [X] */
+    uint32_t epoch;              /* [X] listing epoch, to find what a full relist no longer has */
+};
+
+/* Listing control: which type folders are listed, and waiting for one. */
+struct mb_listctl {
+    pthread_mutex_t lock; /* rank RANK_LS; guards mb_ext.list_state */
+    pthread_cond_t cond;  /* a listing ended */
+};
+
+/* An operation in progress that other callers may wait for (mb_flight.c). */
 struct mb_flight {
-    uint32_t slot, k;       /* what is being fetched */
-    bool done;              /* finished (rc is valid) */
-    int rc;                 /* result */
-    int waiters;            /* threads waiting besides the fetcher */
-    struct mb_flight *next; /* list link */
+    uint32_t slot;          /* [FL] message */
+    uint8_t kind;           /* [FL] FLIGHT_CONTENT or FLIGHT_CHANGE */
+    uint64_t op;            /* [FL] attachment id, or the change asked for */
+    bool done;              /* [FL] finished: rc is valid */
+    int rc;                 /* [FL] result */
+    int waiters;            /* [FL] threads waiting besides the owner */
+    struct mb_flight *next; /* [FL] list link */
+};
+
+struct mb_flights {
+    pthread_mutex_t lock;   /* rank RANK_FL */
+    pthread_cond_t cond;    /* a flight ended */
+    struct mb_flight *list; /* [FL] flights not yet ended */
+};
+
+/* The background loop. */
+struct mb_loop {
+    pthread_mutex_t lock;    /* rank RANK_LP */
+    pthread_cond_t cond;     /* wake the loop, or a round ended */
+    pthread_t thread;        /* the background thread */
+    bool started;            /* [I after mb_start] the thread runs */
+    bool stop;               /* [LP] stop asked */
+    bool refresh;            /* [LP] a sync was asked for */
+    uint64_t rounds_started; /* [LP] sync rounds begun */
+    uint64_t rounds_done;    /* [LP] sync rounds finished */
+};
+
+/* Reachability of the server. */
+struct mb_net {
+    _Atomic bool offline;      /* [A] the last attempt found the server unreachable */
+    _Atomic int64_t last_try;  /* [A] mono ms of the last background attempt while offline */
+    _Atomic bool purge_warned; /* [A] the "purging is off" line was logged */
+};
+
+/* The persisted state. */
+struct mb_persist {
+    pthread_mutex_t lock;       /* rank RANK_PS: serialises saves */
+    char *state_dir;            /* [I] state/<scope> folder */
+    struct rlog *rlog;          /* [I while threads run] the record log (replaced only at load) */
+    struct cobj_store *objects; /* [I] content objects (thread-safe) */
+    _Atomic uint64_t changes;   /* [A] bumped by every change worth saving */
+    uint64_t saved;             /* [PS] value of changes when the last save began */
+    _Atomic uint64_t garbage;   /* [A] superseded bytes in the record log */
+};
+
+/* What the mailbox was opened with, and what it owns for the session. */
+struct mb_opts {
+    struct api *api;         /* [I] the REST client (owned) */
+    struct cdir *cache;      /* [I] the cache folder and its lock (owned) */
+    uint64_t cache_max;      /* [I] content cache cap in bytes (0 = unlimited) */
+    int poll_s;              /* [I] seconds between ISyncs; 0 = no polling */
+    int probe_bytes;         /* [I] size probes ask for this many bytes */
+    int timeout_s;           /* [I] default bound of a call */
+    bool purge;              /* [I] purging through Deleted/ is allowed */
+    struct mb_events events; /* [I] notification hooks */
 };
 
 struct mb {
-    struct mb_opts o;             /* options (pointers borrowed) */
-    char *server_url, *client_id; /* owned copies */
-    char *account_id;             /* account id of the session or of the state */
+    struct mb_opts o;             /* [I] options and owned session parts */
+    char *server_url, *client_id; /* [I] owned copies */
+    char *account_id;             /* [I] account id of the session or of the state */
     int64_t created_ms;           /* [I] when the state was first built */
-    pthread_rwlock_t lock;        /* the index lock */
-
-    struct mb_ext *exts; /* [I] extensions */
-    uint32_t n_ext;      /* [I] */
-
-    struct mb_msg **msgs;      /* [L] slot -> message */
-    uint32_t n_msgs, cap_msgs; /* [L] */
-    uint32_t *id_hash;         /* [L] open addressing: slot+1 per bucket, 0 empty */
-    uint32_t id_hash_cap;      /* [L] power of two */
-
-    struct mb_conv **convs;      /* [L] conversation number -> conversation */
-    uint32_t n_convs, cap_convs; /* [L] */
-    uint32_t *conv_hash;         /* [L] open addressing on (ext, id): num+1 */
-    uint32_t conv_hash_cap;      /* [L] */
-
-    struct mb_intern *strings;  /* [L] interned short strings (content types, statuses) */
-    struct mb_retired *retired; /* [L] attachment blocks replaced by newer records */
-
-    char *state_dir;            /* state/<scope> folder */
-    struct rlog *rlog;          /* [L for swap] the record log */
-    struct cobj_store *objects; /* content objects */
-    bool dirty;                 /* [L] state changed since the last save */
-    uint64_t garbage;           /* [L] superseded bytes in the record log */
-
-    /* content downloads */
-    pthread_mutex_t flight_lock;
-    pthread_cond_t flight_cond;
-    struct mb_flight *flights;
-
-    /* listing waits */
-    pthread_mutex_t list_lock;
-    pthread_cond_t list_cond;
-
-    /* background thread */
-    pthread_t thread;
-    bool thread_started;
-    pthread_mutex_t wake_lock;
-    pthread_cond_t wake_cond;
-    bool stop;               /* [wake_lock] */
-    bool refresh;            /* [wake_lock] a sync was asked for */
-    bool offline;            /* [wake_lock] server unreachable */
-    uint64_t rounds_started; /* [wake_lock] sync rounds begun */
-    uint64_t rounds_done;    /* [wake_lock] sync rounds finished */
-    uint32_t epoch;          /* [L] listing epoch, to find what a full relist no longer has */
+    struct mb_index ix;
+    struct mb_listctl ls;
+    struct mb_flights fl;
+    struct mb_loop lp;
+    struct mb_net net;
+    struct mb_persist ps;
 };
 
-/* ---- mb.c: the index ---------------------------------------------------- */
+/* ---- locking helpers (rank-checked in debug builds) ---------------------- */
 
-/* Add or update a message from a full record (takes what it needs from r).
- * Appends the record to the log when it is new or newer.  Caller holds the
- * write lock.  Reports what changed through *chg.  Returns 0 or -errno. */
-struct mb_changes;
-int mb_apply_record(struct mb *m, uint32_t ext, struct rec *r, struct mb_changes *chg);
+static inline void ix_rdlock(struct mb *m)
+{
+    lockrank_acquire(RANK_IX, "index");
+    pthread_rwlock_rdlock(&m->ix.lock);
+}
 
-/* Recreate a message from the persisted state: r holds only what the index
- * keeps (no JSON); name and att_names are the persisted names.  The caller
- * sets msg->rec.  Write lock (or no threads yet). */
-struct mb_msg *mb_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const char *name,
-                                const char *const *att_names);
+static inline void ix_wrlock(struct mb *m)
+{
+    lockrank_acquire(RANK_IX, "index");
+    pthread_rwlock_wrlock(&m->ix.lock);
+}
 
-/* Apply a sync tombstone (id + availability).  Caller holds the write lock. */
-void mb_apply_tombstone(struct mb *m, uint32_t ext, uint64_t id, enum rec_avail a,
-                        struct mb_changes *chg);
+static inline void ix_unlock(struct mb *m)
+{
+    pthread_rwlock_unlock(&m->ix.lock);
+    lockrank_release(RANK_IX);
+}
 
-/* Message by (ext, id) or NULL.  Caller holds the lock. */
-struct mb_msg *mb_find_id(struct mb *m, uint32_t ext, uint64_t id);
+static inline void mu_lock(pthread_mutex_t *mu, int rank, const char *name)
+{
+    lockrank_acquire(rank, name);
+    pthread_mutex_lock(mu);
+}
 
-/* Move a message to availability a (folder lists, conversations, gen).  Write lock. */
-void mb_set_avail(struct mb *m, struct mb_msg *msg, enum rec_avail a, struct mb_changes *chg);
+static inline void mu_unlock(pthread_mutex_t *mu, int rank)
+{
+    pthread_mutex_unlock(mu);
+    lockrank_release(rank);
+}
 
-/* Collected change reports, delivered after the lock is dropped. */
-struct mb_change {
-    uint8_t kind;     /* MB_CHG_* */
-    uint32_t a, b;    /* ext/folder, slot, or conv */
-    const char *name; /* entry name (immutable string) or NULL */
-};
-enum { MB_CHG_FOLDER, MB_CHG_ENTRY_GONE, MB_CHG_MESSAGE, MB_CHG_CONV, MB_CHG_CONV_GONE };
-struct mb_changes {
-    struct mb_change *v;
-    uint32_t n, cap;
-};
-void mb_changes_add(struct mb_changes *c, uint8_t kind, uint32_t a, uint32_t b, const char *name);
-/* Deliver and free the reports (no lock held). */
-void mb_changes_deliver(struct mb *m, struct mb_changes *c);
-
-/* Free every extension, message and conversation (the mailbox is empty after). */
-void mb_index_clear(struct mb *m);
-
-/* Intern a short string (returns a pointer valid for the mailbox's life).  Write lock. */
-const char *mb_intern(struct mb *m, const char *s);
-
-/* Vector helpers. */
-void mb_vec_push(struct mb_vec *v, uint32_t x);
-void mb_vec_free(struct mb_vec *v);
-
-/* ---- mb_state.c: persistence --------------------------------------------- */
-
-/*
- * Load the persisted state into an empty mailbox: extensions, messages,
- * sizes, tokens, and the record log it refers to.  expect_account: the
- * session's account id, or NULL offline (then any state of this scope is
- * used).  Returns 0 when loaded; -ENOENT when there is none usable (a
- * damaged, old-format or other-account state is discarded: the mailbox is
- * left empty and a full sync rebuilds it).
- */
-int mb_state_load(struct mb *m, const char *expect_account);
-
-/* Forget everything loaded (extensions, messages) and start an empty record log. */
-void mb_state_discard(struct mb *m);
-
-/* Save atomically (record log made durable first).  Returns 0 or -errno
- * (the previous state stays in place). */
-int mb_state_save(struct mb *m);
-
-/* Rewrite the record log with live records only (no threads running). */
-void mb_state_compact(struct mb *m);
-
-/* ---- mb_load.c: listing ---------------------------------------------------- */
-
-/* List type folder `type` of ext from the server unless already listed;
- * waits for a listing in progress until c's deadline.  Returns 0 or -errno. */
-int mb_ensure_listed(struct mb *m, const struct api_call *c, uint32_t ext, int type);
-
-/* List one type folder from the server now (no state checks), marking every
- * message it has with `epoch`.  Returns 0 or -errno. */
-int mb_list_type(struct mb *m, const struct api_call *c, uint32_t ext, int type, uint32_t epoch);
-
-/* The effective deadline of a call (0 means now + the default timeout). */
-int64_t mb_deadline(const struct mb *m, const struct api_call *c);
-
-/* Note the outcome of a server call: an unreachable server makes the
- * mailbox offline (writes and downloads then fail at once with -EIO). */
-int mb_note_net(struct mb *m, int rc);
-
-/* ---- mb_content.c ---------------------------------------------------------------- */
-
-/* Fetch records of ext again by id and apply them even if not newer
- * (damaged copies, refresh after a change).  Returns 0 or -errno. */
-int mb_refetch(struct mb *m, const struct api_call *c, uint32_t ext, const uint64_t *ids, size_t n);
-
-/* ---- mb_sync.c: the background thread --------------------------------------- */
-void *mb_thread_main(void *arg);
-/* Stop and join the background thread (idempotent). */
-void mb_stop_threads(struct mb *m);
+/* Something worth saving changed (any thread, any lock). */
+static inline void mb_touch(struct mb *m)
+{
+    atomic_fetch_add(&m->ps.changes, 1);
+}
 
 #endif

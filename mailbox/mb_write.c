@@ -1,196 +1,285 @@
 /*
  * mb_write — changes made through the filesystem: read status, delete,
- * purge, restore.
+ * purge, restore (implements those parts of mb.h).
  *
- * Each change is made on the server first and applied to the index only
- * when the server accepted it, so a failure changes nothing locally.  A
- * removal through the filesystem (rm -r, a file manager's Delete, rmdir,
- * unlink of any file in the message folder) sends exactly one DELETE; the
- * message then stays reachable in the folder it was removed from for
- * MB_REMOVAL_GRACE_MS, so the rest of the same recursive removal succeeds
- * without another request (a second DELETE would purge it).
+ * Each change is single-flight per message (mb_flight.c), is made on the
+ * server first and is applied to the index only when the server accepted
+ * it, so a failure changes nothing locally.  A removal through the
+ * filesystem (rm -r, a file manager's Delete, rmdir, unlink of any file in
+ * the message folder) sends exactly one DELETE; the message then stays
+ * reachable in the folder it was removed from for MB_REMOVAL_GRACE_MS, so
+ * the rest of the same recursive removal succeeds without another request
+ * (a second DELETE would purge it).  Purging needs the mount's permission
+ * (mb_opts.purge) and is held back for MB_PURGE_HOLD_MS after this mount
+ * moved the message to the trash, so no recursive command over a whole
+ * extension can purge what it has just deleted.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
+#include "mailbox/mb_apply.h"
+#include "mailbox/mb_fetch.h"
+#include "mailbox/mb_flight.h"
+#include "mailbox/mb_index.h"
 #include "mailbox/mb_internal.h"
+#include "mailbox/mb_net.h"
+#include "mailbox/mb_place.h"
 #include "util/isotime.h"
 #include "util/log.h"
 
+/* A copy of what a change needs to know about its message. */
 struct target {
     uint64_t id, ext_id;
     uint32_t ext;
     enum rec_avail avail;
+    enum rec_read read_status;
     int type;
+    int64_t trashed_at;
 };
 
 static int target_of(struct mb *m, uint32_t slot, struct target *t)
 {
     int rc = 0;
-    pthread_rwlock_rdlock(&m->lock);
-    if (slot >= m->n_msgs) {
+    ix_rdlock(m);
+    struct mb_msg *msg = idx_msg(m, slot);
+    if (!msg) {
         rc = -ENOENT;
     } else {
-        struct mb_msg *msg = m->msgs[slot];
-        t->id = msg->id;
-        t->ext = msg->ext;
-        t->ext_id = m->exts[msg->ext].id;
-        t->avail = msg->availability;
-        t->type = msg->type;
+        *t = (struct target){
+            .id = msg->id,
+            .ext = msg->ext,
+            .ext_id = m->ix.exts[msg->ext].id,
+            .avail = msg->availability,
+            .read_status = msg->read_status,
+            .type = msg->type,
+            .trashed_at = msg->trashed_at,
+        };
     }
-    pthread_rwlock_unlock(&m->lock);
+    ix_unlock(m);
     return rc;
 }
 
-/* Apply the record a PUT/PATCH answered with (it is the newest there is). */
-static void apply_answer(struct mb *m, uint32_t ext, struct rec *r)
-{
-    struct mb_changes chg = {0};
-    pthread_rwlock_wrlock(&m->lock);
-    struct mb_msg *msg = mb_find_id(m, ext, r->id);
-    if (msg)
-        msg->meta_bad = true; /* store it even if its lastModifiedTime did not move */
-    int rc = mb_apply_record(m, ext, r, &chg);
-    pthread_rwlock_unlock(&m->lock);
-    if (rc < 0)
-        log_warn("could not store the updated record of %" PRIu64 ": %s", r->id, strerror(-rc));
-    mb_changes_deliver(m, &chg);
-}
+/* ---- the changes themselves (run as a flight's owner) ---------------------- */
 
-int mb_set_read(struct mb *m, const struct api_call *c, uint32_t slot, enum rec_read rs)
+static int do_read(struct mb *m, const struct api_call *c, const struct target *t,
+                   enum rec_read rs)
 {
-    struct target t;
-    int rc = target_of(m, slot, &t);
-    if (rc < 0)
-        return rc;
-    if (t.avail == REC_PURGED)
+    if (t->avail == REC_PURGED)
         return -ENOENT;
+    if (t->read_status == rs)
+        return 0; /* already so: no request */
     if (mb_offline(m))
         return -EIO;
     struct rec r;
-    rc = api_set_read(m->o.api, c, t.ext_id, t.id, rs, &r);
-    rc = mb_note_net(m, rc);
+    int rc = net_note(m, api_set_read(m->o.api, c, t->ext_id, t->id, rs, &r));
     if (rc < 0)
         return rc;
     if (r.read_status != rs)
         log_warn("server answered readStatus %s for %" PRIu64 " after setting %s",
-                 rec_read_name(r.read_status), t.id, rec_read_name(rs));
-    apply_answer(m, t.ext, &r);
+                 rec_read_name(r.read_status), t->id, rec_read_name(rs));
+    struct chg_batch chg = {0};
+    rc = apply_record(m, t->ext, &r, APPLY_FORCE, 0, &chg);
+    chg_deliver(m, &chg);
     rec_free(&r);
+    if (rc < 0)
+        log_warn("could not store the updated record of %" PRIu64 ": %s", t->id, strerror(-rc));
     return 0;
 }
 
-/* After a DELETE: show the new availability at once, then refresh the record
- * (meta.json must be what the server says; one light GET, failure harmless). */
+/* After a DELETE: show the new availability at once, remember the removal,
+ * then refresh the record (meta.json must be what the server says; one
+ * light GET, failure harmless). */
 static void after_delete(struct mb *m, const struct api_call *c, uint32_t slot,
                          const struct target *t, enum rec_avail now, int via)
 {
-    struct mb_changes chg = {0};
-    pthread_rwlock_wrlock(&m->lock);
-    struct mb_msg *msg = m->msgs[slot];
-    mb_set_avail(m, msg, now, &chg);
+    struct chg_batch chg = {0};
+    int64_t at = isotime_mono_ms();
+    ix_wrlock(m);
+    struct mb_msg *msg = idx_msg(m, slot);
+    place_set_avail(m, msg, now, &chg);
     if (via >= 0) {
         msg->removed_via = (uint8_t)(via + 1);
-        msg->removed_at = isotime_mono_ms();
+        msg->removed_at = at;
     }
-    pthread_rwlock_unlock(&m->lock);
-    mb_changes_deliver(m, &chg);
+    if (now == REC_DELETED)
+        msg->trashed_at = at;
+    ix_unlock(m);
+    chg_deliver(m, &chg);
     if (now == REC_DELETED) {
-        int rc = mb_refetch(m, c, t->ext, &t->id, 1);
+        int rc = fetch_again(m, c, t->ext, &t->id, 1);
         if (rc < 0)
             log_debug("refreshing %" PRIu64 " after delete: %s", t->id, strerror(-rc));
     }
 }
 
-/* One DELETE of t (from its current availability) and its local effects.
- * via: the folder the removal came through, or -1. */
-static int delete_once(struct mb *m, const struct api_call *c, uint32_t slot,
-                       const struct target *t, int via)
+/* May this mount purge t now?  0, -EPERM (purging is off) or -EBUSY. */
+static int purge_allowed(struct mb *m, const struct target *t)
 {
+    if (!m->o.purge) {
+        if (!atomic_exchange(&m->net.purge_warned, true))
+            log_warn("refused to purge a message in Deleted/: purging is off (mount with "
+                     "-o purge to allow removing messages from the server's trash)");
+        return -EPERM;
+    }
+    if (t->trashed_at && isotime_mono_ms() - t->trashed_at < MB_PURGE_HOLD_MS)
+        return -EBUSY;
+    return 0;
+}
+
+/* One DELETE: op TRASH needs an Alive message, op PURGE a Deleted one. */
+static int do_delete(struct mb *m, const struct api_call *c, uint32_t slot,
+                     const struct target *t, int op, int via)
+{
+    bool purge = op == FLIGHT_OP_PURGE;
+    if (t->avail != (purge ? REC_DELETED : REC_ALIVE))
+        return -ENOENT; /* it is no longer where the caller saw it */
+    if (purge) {
+        int rc = purge_allowed(m, t);
+        if (rc < 0)
+            return rc;
+    }
     if (mb_offline(m))
         return -EIO;
-    int rc = mb_note_net(m, api_delete(m->o.api, c, t->ext_id, t->id, false, t->avail));
+    int rc = api_delete(m->o.api, c, t->ext_id, t->id, false, t->avail);
+    rc = net_note(m, rc);
     if (rc < 0)
         return rc;
-    bool purge = t->avail == REC_DELETED;
-    log_info(purge ? "purged message %" PRIu64
-                   : "deleted message %" PRIu64 " (moved to the server's trash)",
-             t->id);
+    if (purge)
+        log_info("purged message %" PRIu64, t->id);
+    else
+        log_info("deleted message %" PRIu64 " (moved to the server's trash)", t->id);
     after_delete(m, c, slot, t, purge ? REC_PURGED : REC_DELETED, via);
     return 0;
 }
 
-int mb_remove(struct mb *m, const struct api_call *c, uint32_t slot, int from)
+static int do_restore(struct mb *m, const struct api_call *c, uint32_t slot,
+                      const struct target *t)
 {
-    struct target t;
-    int rc = target_of(m, slot, &t);
-    if (rc < 0)
-        return rc;
-
-    /* The rest of a removal this mount already made through this folder. */
-    pthread_rwlock_wrlock(&m->lock);
-    struct mb_msg *msg = m->msgs[slot];
-    if (msg->removed_via == from + 1 && isotime_mono_ms() - msg->removed_at < MB_REMOVAL_GRACE_MS) {
-        msg->removed_at = isotime_mono_ms(); /* a long rm -r keeps it reachable */
-        pthread_rwlock_unlock(&m->lock);
-        return 0;
-    }
-    pthread_rwlock_unlock(&m->lock);
-
-    bool from_alive_view = from == t.type || from == MB_FOLDER_CONVERSATIONS;
-    if ((t.avail == REC_ALIVE && from_alive_view) ||
-        (t.avail == REC_DELETED && from == MB_FOLDER_DELETED))
-        return delete_once(m, c, slot, &t, from);
-    /* It is no longer where the caller saw it (changed elsewhere). */
-    return -ENOENT;
-}
-
-void mb_remove_done(struct mb *m, uint32_t slot, int from)
-{
-    pthread_rwlock_wrlock(&m->lock);
-    if (slot < m->n_msgs && m->msgs[slot]->removed_via == from + 1)
-        m->msgs[slot]->removed_via = 0;
-    pthread_rwlock_unlock(&m->lock);
-}
-
-int mb_restore(struct mb *m, const struct api_call *c, uint32_t slot)
-{
-    struct target t;
-    int rc = target_of(m, slot, &t);
-    if (rc < 0)
-        return rc;
-    if (t.avail != REC_DELETED)
+    if (t->avail != REC_DELETED)
         return -ENOENT;
     if (mb_offline(m))
         return -EIO;
     struct rec r;
-    rc = mb_note_net(m, api_restore(m->o.api, c, t.ext_id, t.id, &r));
+    int rc = net_note(m, api_restore(m->o.api, c, t->ext_id, t->id, &r));
     if (rc < 0)
         return rc;
     /* Show what the server says the message now is, even if not restored. */
     enum rec_avail now = r.availability;
-    apply_answer(m, t.ext, &r);
+    struct chg_batch chg = {0};
+    apply_record(m, t->ext, &r, APPLY_FORCE, 0, &chg);
+    chg_deliver(m, &chg);
     rec_free(&r);
     if (now != REC_ALIVE) {
         log_warn("server answered availability %s for %" PRIu64 " after a restore",
-                 rec_avail_name(now), t.id);
+                 rec_avail_name(now), t->id);
         return -EIO;
     }
-    log_info("restored message %" PRIu64, t.id);
-    pthread_rwlock_wrlock(&m->lock);
-    m->msgs[slot]->removed_via = 0;
-    pthread_rwlock_unlock(&m->lock);
+    log_info("restored message %" PRIu64, t->id);
+    ix_wrlock(m);
+    struct mb_msg *msg = idx_msg(m, slot);
+    msg->removed_via = 0;
+    msg->trashed_at = 0;
+    ix_unlock(m);
     return 0;
 }
 
-int mb_trash(struct mb *m, const struct api_call *c, uint32_t slot)
+/* Perform op on slot as the flight's owner, on the message's state now. */
+static int perform(struct mb *m, const struct api_call *c, uint32_t slot, int op, int via)
 {
     struct target t;
     int rc = target_of(m, slot, &t);
     if (rc < 0)
         return rc;
-    if (t.avail != REC_ALIVE)
+    switch (op) {
+    case FLIGHT_OP_TRASH:
+    case FLIGHT_OP_PURGE:
+        return do_delete(m, c, slot, &t, op, via);
+    case FLIGHT_OP_RESTORE:
+        return do_restore(m, c, slot, &t);
+    case FLIGHT_OP_READ:
+        return do_read(m, c, &t, REC_READ);
+    case FLIGHT_OP_UNREAD:
+        return do_read(m, c, &t, REC_UNREAD);
+    default:
+        return -EINVAL;
+    }
+}
+
+/* Run change op on slot single-flight: join an equal change in progress,
+ * or wait for another one to end and then make ours. */
+static int change(struct mb *m, const struct mb_call *mc, uint32_t slot, int op, int via)
+{
+    struct api_call c = net_api_call(m, mc);
+    struct mb_flight *f;
+    int rc;
+    int mine = flight_enter(m, slot, FLIGHT_CHANGE, (uint64_t)op, c.deadline_ms, &f, &rc);
+    if (mine <= 0)
+        return mine < 0 ? mine : rc;
+    rc = perform(m, &c, slot, op, via);
+    flight_end(m, f, rc);
+    return rc;
+}
+
+/* ---- the public changes ------------------------------------------------------ */
+
+int mb_set_read(struct mb *m, const struct mb_call *c, uint32_t slot, enum rec_read rs)
+{
+    return change(m, c, slot, rs == REC_READ ? FLIGHT_OP_READ : FLIGHT_OP_UNREAD, -1);
+}
+
+/* The rest of a removal this mount already made through `from`: keeps the
+ * message reachable there a little longer.  True when that is the case. */
+static bool removal_in_grace(struct mb *m, uint32_t slot, int from)
+{
+    bool in = false;
+    int64_t now = isotime_mono_ms();
+    ix_wrlock(m);
+    struct mb_msg *msg = idx_msg(m, slot);
+    if (msg && msg->removed_via == from + 1 && now - msg->removed_at < MB_REMOVAL_GRACE_MS) {
+        msg->removed_at = now; /* a long rm -r keeps it reachable */
+        in = true;
+    }
+    ix_unlock(m);
+    return in;
+}
+
+int mb_remove(struct mb *m, const struct mb_call *c, uint32_t slot, int from)
+{
+    if (removal_in_grace(m, slot, from))
+        return 0;
+    struct target t;
+    int rc = target_of(m, slot, &t);
+    if (rc < 0)
+        return rc;
+    if (from == MB_FOLDER_DELETED) {
+        if (t.avail != REC_DELETED)
+            return -ENOENT;
+        rc = purge_allowed(m, &t);
+        return rc < 0 ? rc : change(m, c, slot, FLIGHT_OP_PURGE, from);
+    }
+    if (from != t.type && from != MB_FOLDER_CONVERSATIONS)
         return -ENOENT;
-    return delete_once(m, c, slot, &t, -1);
+    if (t.avail != REC_ALIVE)
+        return -ENOENT; /* it left this folder (e.g. another removal just ended) */
+    return change(m, c, slot, FLIGHT_OP_TRASH, from);
+}
+
+void mb_remove_done(struct mb *m, uint32_t slot, int from)
+{
+    ix_wrlock(m);
+    struct mb_msg *msg = idx_msg(m, slot);
+    if (msg && msg->removed_via == from + 1)
+        msg->removed_via = 0;
+    ix_unlock(m);
+}
+
+int mb_restore(struct mb *m, const struct mb_call *c, uint32_t slot)
+{
+    return change(m, c, slot, FLIGHT_OP_RESTORE, -1);
+}
+
+int mb_trash(struct mb *m, const struct mb_call *c, uint32_t slot)
+{
+    return change(m, c, slot, FLIGHT_OP_TRASH, -1);
 }

@@ -178,10 +178,10 @@ def test_attributes(emu, mount):
         return datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
             tzinfo=datetime.timezone.utc).timestamp()
     sd = os.stat(d)
-    assert stat.S_ISDIR(sd.st_mode) and stat.S_IMODE(sd.st_mode) == 0o755
+    assert stat.S_ISDIR(sd.st_mode) and stat.S_IMODE(sd.st_mode) == 0o700
     assert abs(sd.st_mtime - ms(rec["creationTime"])) < 0.002
     sm = os.stat(os.path.join(d, "meta.json"))
-    assert stat.S_IMODE(sm.st_mode) == 0o644 and sm.st_uid == os.getuid()
+    assert stat.S_IMODE(sm.st_mode) == 0o600 and sm.st_uid == os.getuid()
     assert abs(sm.st_mtime - ms(rec["lastModifiedTime"])) < 0.002
     for f in os.listdir(d):
         if f != "meta.json":

@@ -75,7 +75,9 @@ def test_unlink_one_file_deletes_the_message(emu, mount):
     assert name not in os.listdir(os.path.join(t, "SMS"))
 
 
-def test_purge_and_restore(emu, mount):
+def test_purge_and_restore(emu, make_mount):
+    # Purging needs -o purge (see test_safety.py for the refusals without it).
+    mount = make_mount(emu, opts={"purge": True}).start()
     t = top(mount, emu)
     deleted = sorted(os.listdir(os.path.join(t, "Deleted")))
     assert len(deleted) >= 2

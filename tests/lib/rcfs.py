@@ -3,7 +3,8 @@
 Tests run rcfs in the foreground (-f) as a child process with its stderr in
 a log file, wait until the kernel shows the mount, and always unmount.  The
 log is checked for sanitizer reports (AddressSanitizer, LeakSanitizer,
-UndefinedBehaviorSanitizer): any report fails the test.
+UndefinedBehaviorSanitizer, ThreadSanitizer) and lock-order violations
+(util/lockrank): any report fails the test.
 """
 
 import os
@@ -16,7 +17,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 RCFS = os.environ.get("RCFS_BIN") or os.path.join(ROOT, "build", "fs", "rcfs")
 
 SANITIZER_RE = re.compile(r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
-                          r"SUMMARY: UndefinedBehaviorSanitizer|SUMMARY: AddressSanitizer)")
+                          r"SUMMARY: UndefinedBehaviorSanitizer|SUMMARY: AddressSanitizer|"
+                          r"WARNING: ThreadSanitizer|SUMMARY: ThreadSanitizer|"
+                          r"lock order violated)")
 
 
 def is_mounted(path):
@@ -40,7 +43,7 @@ class Mount:
     """One rcfs mount of an emulator's mailbox."""
 
     def __init__(self, emu, workdir, name="mnt", opts=None, cache_dir=None, args=(),
-                 credentials=None, env=None):
+                 credentials=None, env=None, foreground=True):
         self.emu = emu
         self.workdir = workdir
         self.path = os.path.join(workdir, name)
@@ -56,6 +59,13 @@ class Mount:
         self.proc = None
         self.logs = []
         self.log_path = None
+        # Background mounts (no -f): the launcher exits once the mount is
+        # ready; the daemon is found through the cache folder's lock file,
+        # and sanitizer reports go to files (its stderr is /dev/null).
+        self.foreground = foreground
+        self.daemon_pid = None
+        self.launch_rc = None
+        self.san_prefix = os.path.join(workdir, "%s-sanitizer" % name)
 
     def command(self):
         o = dict(self.opts)
@@ -63,9 +73,12 @@ class Mount:
         o.setdefault("cache_dir", self.cache_dir)
         optstr = ",".join(k if v is True else "%s=%s" % (k, v) for k, v in o.items()
                           if v is not False and v is not None)
-        return [RCFS, "-f", "-o", optstr] + self.args + [self.path]
+        fg = ["-f"] if self.foreground else []
+        return [RCFS] + fg + ["-o", optstr] + self.args + [self.path]
 
     def start(self, timeout=30, expect_fail=False):
+        if not self.foreground:
+            return self._start_background(timeout, expect_fail)
         n = len(self.logs)
         self.log_path = os.path.join(self.workdir, "rcfs-%d.log" % n)
         self.logs.append(self.log_path)
@@ -85,8 +98,54 @@ class Mount:
         self.kill()
         raise RuntimeError("rcfs did not mount within %ss: %s" % (timeout, self.log()))
 
+    def _start_background(self, timeout, expect_fail):
+        n = len(self.logs)
+        self.log_path = os.path.join(self.workdir, "rcfs-%d.log" % n)
+        self.logs.append(self.log_path)
+        env = dict(self.env if self.env is not None else sanitizer_env())
+        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"):
+            env[var] = (env.get(var, "") + ":log_path=" + self.san_prefix).lstrip(":")
+        with open(self.log_path, "wb") as log:
+            launcher = subprocess.run(self.command(), stdout=log, stderr=log, env=env,
+                                      timeout=timeout + 90)
+        self.launch_rc = launcher.returncode
+        if launcher.returncode != 0:
+            if expect_fail:
+                return self
+            raise RuntimeError("rcfs exited with %d: %s" % (launcher.returncode, self.log()))
+        if not is_mounted(self.path):
+            raise RuntimeError("rcfs said it mounted, but nothing is mounted: " + self.log())
+        self.daemon_pid = self.lock_pid()
+        return self
+
+    def lock_pid(self):
+        """The pid recorded in the cache folder's lock file (the daemon's)."""
+        with open(os.path.join(self.cache_dir, "lock")) as f:
+            text = f.read().strip()
+        return int(text) if text else None
+
+    def daemon_alive(self):
+        return self.daemon_pid is not None and os.path.exists("/proc/%d" % self.daemon_pid)
+
+    def _stop_background(self, timeout):
+        if self.daemon_pid is None:
+            return None
+        if is_mounted(self.path):
+            subprocess.run(["fusermount3", "-u", self.path], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while self.daemon_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.daemon_alive():
+            self.kill()
+            raise RuntimeError("rcfs did not exit after unmount: %s" % self.log())
+        self.daemon_pid = None
+        return 0
+
     def stop(self, timeout=60):
         """Unmount and wait for rcfs to exit; returns its exit status."""
+        if not self.foreground:
+            return self._stop_background(timeout)
         if self.proc is None:
             return None
         if is_mounted(self.path):
@@ -102,6 +161,15 @@ class Mount:
 
     def kill(self, sig=signal.SIGKILL):
         """Kill rcfs (default: -9) and clear the dead mount."""
+        if self.daemon_pid is not None:
+            try:
+                os.kill(self.daemon_pid, sig)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + 30
+            while self.daemon_alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.daemon_pid = None
         if self.proc is not None:
             try:
                 os.killpg(self.proc.pid, sig)
@@ -131,8 +199,13 @@ class Mount:
         return "".join(out)
 
     def sanitizer_reports(self):
-        return [line for line in self.log(all_runs=True).splitlines()
-                if SANITIZER_RE.search(line)]
+        text = self.log(all_runs=True)
+        d = os.path.dirname(self.san_prefix)
+        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            if f.startswith(os.path.basename(self.san_prefix)):
+                with open(os.path.join(d, f), "rb") as fh:
+                    text += fh.read().decode("utf-8", "replace")
+        return [line for line in text.splitlines() if SANITIZER_RE.search(line)]
 
     def p(self, *parts):
         return os.path.join(self.path, *parts)

@@ -1,0 +1,116 @@
+/*
+ * fs_attr — the attributes rcfs shows: kinds, permission bits and owners
+ * (private to the mounting user unless uid=, gid=, umask= widen them),
+ * exact sizes (st_blocks to match, so du tells the truth) and times
+ * (folders and attachments: the message's creationTime; meta.json: its
+ * lastModifiedTime; other folders: when the mailbox was first built).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs/fs_internal.h"
+
+int fs_view_folder(const struct mb_msg_info *info, int view)
+{
+    return view == MB_VIEW_DELETED ? MB_FOLDER_DELETED : (int)info->type;
+}
+
+size_t fs_link_target(const struct mb_msg_info *info, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "../../%s/%s", mb_folder_name(info->type), info->name);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static void set_times(struct stat *st, int64_t ms)
+{
+    st->st_mtim.tv_sec = ms / 1000;
+    st->st_mtim.tv_nsec = (ms % 1000) * 1000000;
+    st->st_atim = st->st_mtim;
+    st->st_ctim = st->st_mtim;
+}
+
+static void set_dir(struct fs *fs, struct stat *st, nlink_t nlink)
+{
+    st->st_mode = S_IFDIR | fs->dir_mode;
+    st->st_nlink = nlink;
+}
+
+/* A message node: its folder, meta.json or an attachment. */
+static int fill_message(struct fs *fs, const struct fs_node *n, const struct mb_msg_info *info,
+                        struct stat *st)
+{
+    if (n->sub == FS_SUB_DIR) {
+        set_dir(fs, st, 2);
+        set_times(st, info->creation_ms);
+        return 0;
+    }
+    st->st_mode = S_IFREG | fs->file_mode;
+    st->st_nlink = 1;
+    if (n->sub == FS_SUB_META) {
+        st->st_size = info->meta_len;
+        set_times(st, info->modified_ms);
+    } else {
+        uint32_t k = (uint32_t)(n->sub - FS_SUB_ATT0);
+        if (k >= info->n_att)
+            return -ENOENT;
+        if (info->att[k].size < 0)
+            return -EAGAIN; /* the caller learns it (a request) and asks again */
+        st->st_size = info->att[k].size;
+        set_times(st, info->creation_ms);
+    }
+    st->st_blocks = (st->st_size + 511) / 512;
+    return 0;
+}
+
+int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_info *info,
+                 struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_ino = fs_ino_make(n);
+    st->st_uid = fs->uid;
+    st->st_gid = fs->gid;
+    st->st_blksize = 4096;
+    set_times(st, fs->base_ms);
+    switch (n->kind) {
+    case FS_ROOT:
+    case FS_EXT:
+    case FS_FOLDER:
+        /* nlink 1: "unknown", so find never skips subfolders by link count. */
+        set_dir(fs, st, 1);
+        return 0;
+    case FS_CONV:
+        set_dir(fs, st, 2);
+        return 0;
+    case FS_LINK: {
+        char target[2 * MBNAME_MAX + 16];
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
+        st->st_size = (off_t)fs_link_target(info, target, sizeof target);
+        set_times(st, info->creation_ms);
+        return 0;
+    }
+    case FS_MSG:
+        return fill_message(fs, n, info, st);
+    default:
+        return -ENOENT;
+    }
+}
+
+int fs_attr_learning(struct fs *fs, fuse_req_t req, const struct fs_node *n,
+                     struct mb_msg_info *info, struct stat *st)
+{
+    int rc = fs_fill_attr(fs, n, info, st);
+    if (rc != -EAGAIN)
+        return rc;
+    struct mb_call c = fs_call(fs, req);
+    /* Learning a size may download the file: not for a refused thumbnailer. */
+    if (fs->no_thumbnails && c.prio == MB_PRIO_BACKGROUND)
+        return -EACCES;
+    int64_t size;
+    rc = mb_att_size(fs->mb, &c, n->slot, (uint32_t)(n->sub - FS_SUB_ATT0), &size);
+    if (rc < 0)
+        return rc;
+    rc = mb_msg_info(fs->mb, n->slot, info);
+    return rc < 0 ? rc : fs_fill_attr(fs, n, info, st);
+}

@@ -1,0 +1,171 @@
+/*
+ * fs_lookup — finding a name in a folder.
+ *
+ * Positive answers are cached by the kernel for fs->timeout (long): rcfs
+ * invalidates what changes itself (fs_events.c).  Negative answers for
+ * names rcfs can never produce (leading '.', names in fixed folders) are
+ * cached as long; other missing names not at all, since a sync or a restore
+ * may bring them.  A lookup never downloads: a file whose size is not known
+ * yet is answered with attributes that expire at once, so the stat that
+ * follows (getattr) learns the exact size, while `rm`, which only looks
+ * names up, costs nothing.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "fs/fs_internal.h"
+
+/* Names that can never exist here: desktop probes (.hidden, .directory,
+ * .Trash-1000, desktop.ini, autorun.inf, ...) are answered from the kernel's
+ * negative cache after the first time. */
+static bool never_exists(const char *name)
+{
+    static const char *const junk[] = {"desktop.ini", "autorun.inf", "Thumbs.db",
+                                       "AutoRun.inf", "Desktop.ini", "folder.jpg"};
+    if (name[0] == '.')
+        return true;
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
+        if (strcmp(name, junk[i]) == 0)
+            return true;
+    return false;
+}
+
+static int folder_by_name(const char *name)
+{
+    for (int f = 0; f < MB_FOLDER_COUNT; f++)
+        if (strcmp(mb_folder_name(f), name) == 0)
+            return f;
+    return -1;
+}
+
+static void reply_negative(fuse_req_t req, struct fs *fs, const struct fs_node *parent,
+                           const char *name)
+{
+    struct fuse_entry_param e = {0};
+    bool fixed = parent->kind == FS_ROOT || parent->kind == FS_EXT;
+    if (never_exists(name) || fixed)
+        e.entry_timeout = fs->timeout;
+    fuse_reply_entry(req, &e);
+}
+
+/* A name inside a message folder: meta.json or an attachment. */
+static int child_of_message(struct fs *fs, const struct fs_node *p, const char *name,
+                            struct fs_node *c, struct mb_msg_info *info)
+{
+    if (p->sub != FS_SUB_DIR)
+        return -ENOTDIR;
+    int rc = mb_msg_info(fs->mb, p->slot, info);
+    if (rc < 0)
+        return rc;
+    *c = (struct fs_node){.kind = FS_MSG, .slot = p->slot, .view = p->view};
+    if (strcmp(name, MBNAME_META) == 0) {
+        c->sub = FS_SUB_META;
+        return 0;
+    }
+    for (uint32_t k = 0; k < info->n_att; k++) {
+        if (strcmp(info->att[k].name, name) == 0) {
+            c->sub = FS_SUB_ATT0 + (int)k;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+/* A name inside a type folder, Deleted/ or conversations/. */
+static int child_of_folder(struct fs *fs, fuse_req_t req, const struct fs_node *p,
+                           const char *name, struct fs_node *c)
+{
+    struct mb_call call = fs_call(fs, req);
+    if (p->folder == MB_FOLDER_CONVERSATIONS) {
+        c->kind = FS_CONV;
+        return mb_conv_lookup(fs->mb, &call, p->ext, name, &c->conv);
+    }
+    c->kind = FS_MSG;
+    c->view = p->folder == MB_FOLDER_DELETED ? MB_VIEW_DELETED : MB_VIEW_TYPE;
+    c->sub = FS_SUB_DIR;
+    return mb_folder_lookup(fs->mb, &call, p->ext, p->folder, name, &c->slot);
+}
+
+/* Resolve name in parent p into c.  *have_info: info was filled. */
+static int resolve(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name,
+                   struct fs_node *c, struct mb_msg_info *info, bool *have_info)
+{
+    int f;
+    *have_info = false;
+    switch (p->kind) {
+    case FS_ROOT:
+        c->kind = FS_EXT;
+        return mb_ext_find(fs->mb, name, &c->ext);
+    case FS_EXT:
+        f = folder_by_name(name);
+        if (f < 0)
+            return -ENOENT;
+        *c = (struct fs_node){.kind = FS_FOLDER, .ext = p->ext, .folder = f};
+        return 0;
+    case FS_FOLDER:
+        return child_of_folder(fs, req, p, name, c);
+    case FS_CONV:
+        c->kind = FS_LINK;
+        return mb_conv_member(fs->mb, p->conv, name, &c->slot);
+    case FS_MSG:
+        *have_info = true;
+        return child_of_message(fs, p, name, c, info);
+    default:
+        return -ENOTDIR;
+    }
+}
+
+/* The positive answer for node c. */
+static void reply_node(fuse_req_t req, struct fs *fs, const struct fs_node *c,
+                       struct mb_msg_info *info, bool have_info)
+{
+    struct fuse_entry_param e = {0};
+    bool is_msg = c->kind == FS_MSG || c->kind == FS_LINK;
+    int rc = 0;
+    if (is_msg && !have_info)
+        rc = mb_msg_info(fs->mb, c->slot, info);
+    if (rc == 0)
+        rc = fs_fill_attr(fs, c, info, &e.attr);
+    e.attr_timeout = fs->timeout;
+    if (rc == -EAGAIN) {
+        /* Size unknown: nothing is cached, so getattr asks (and learns). */
+        rc = 0;
+        e.attr.st_mode = S_IFREG | fs->file_mode;
+        e.attr.st_nlink = 1;
+        e.attr.st_uid = fs->uid;
+        e.attr.st_gid = fs->gid;
+        e.attr.st_ino = fs_ino_make(c);
+        e.attr_timeout = 0;
+    }
+    if (rc < 0) {
+        fs_reply_err(req, rc);
+        return;
+    }
+    e.ino = fs_ino_make(c);
+    e.generation = is_msg ? info->gen : 0;
+    e.entry_timeout = fs->timeout;
+    fuse_reply_entry(req, &e);
+}
+
+void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct fs *fs = fuse_req_userdata(req);
+    struct fs_node p, c = {0};
+    struct mb_msg_info info;
+    bool have_info;
+    if (!fs_ino_parse(parent, &p)) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (never_exists(name) && (p.kind != FS_MSG || p.sub != FS_SUB_DIR)) {
+        reply_negative(req, fs, &p, name);
+        return;
+    }
+    int rc = resolve(fs, req, &p, name, &c, &info, &have_info);
+    if (rc == -ENOENT)
+        reply_negative(req, fs, &p, name);
+    else if (rc < 0)
+        fs_reply_err(req, rc);
+    else
+        reply_node(req, fs, &c, &info, have_info);
+}
