@@ -72,8 +72,8 @@ static int child_of_message(struct fs *fs, const struct fs_node *p, const char *
 }
 
 /* A name inside a type folder, Deleted/ or conversations/. */
-static int child_of_folder(struct fs *fs, fuse_req_t req, const struct fs_node *p,
-                           const char *name, struct fs_node *c)
+static int child_of_folder(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name,
+                           struct fs_node *c)
 {
     struct mb_call call = fs_call(fs, req);
     if (p->folder == MB_FOLDER_CONVERSATIONS) {

@@ -9,9 +9,9 @@
 
 struct fs_lru {
     pthread_mutex_t lock;
-    unsigned n;                 /* slots */
-    struct fs_lru_ent **slot;   /* entries held (NULL = free) */
-    uint64_t clock;             /* LRU stamps */
+    unsigned n;               /* slots */
+    struct fs_lru_ent **slot; /* entries held (NULL = free) */
+    uint64_t clock;           /* LRU stamps */
     void (*destroy)(void *ctx, struct fs_lru_ent *e);
     void *ctx;
 };

@@ -17,9 +17,23 @@ void fs_reply_err(fuse_req_t req, int rc)
     int e = rc < 0 ? -rc : rc;
     switch (e) {
     case 0:
-    case ENOENT: case EIO: case EACCES: case EINVAL: case ENOSPC: case EPERM:
-    case ENOTEMPTY: case EXDEV: case ENODATA: case ENOTSUP: case EEXIST:
-    case ERANGE: case EFBIG: case ENOTDIR: case EISDIR: case EROFS: case EBUSY:
+    case ENOENT:
+    case EIO:
+    case EACCES:
+    case EINVAL:
+    case ENOSPC:
+    case EPERM:
+    case ENOTEMPTY:
+    case EXDEV:
+    case ENODATA:
+    case ENOTSUP:
+    case EEXIST:
+    case ERANGE:
+    case EFBIG:
+    case ENOTDIR:
+    case EISDIR:
+    case EROFS:
+    case EBUSY:
         break;
     default:
         e = EIO;

@@ -228,8 +228,8 @@ static int keep_complete(struct mb *m, struct sink *s, const struct att_ref *a,
  * of it.  Learns the size either way.  The URI is the one of attachment
  * a->att_id in the stored record (whatever its position now).
  */
-static int transfer(struct mb *m, const struct api_call *c, uint32_t slot,
-                    const struct att_ref *a, int64_t range_len)
+static int transfer(struct mb *m, const struct api_call *c, uint32_t slot, const struct att_ref *a,
+                    int64_t range_len)
 {
     char *uri = NULL;
     int rc = stored_uri(m, slot, false, 0, a->att_id, &uri);
@@ -253,8 +253,7 @@ static int transfer(struct mb *m, const struct api_call *c, uint32_t slot,
     if (rc == 0 && info.complete)
         rc = keep_complete(m, &s, a, &info);
     cobj_abort(s.w);
-    log_debug("%s %" PRIu64 "/%" PRIu64 ": %s, %" PRId64 " of %" PRId64 " bytes in %" PRId64
-              " ms",
+    log_debug("%s %" PRIu64 "/%" PRIu64 ": %s, %" PRId64 " of %" PRId64 " bytes in %" PRId64 " ms",
               range_len > 0 && a->size < 0 ? "probe" : "download", a->msg_id, a->att_id,
               rc == 0 ? "ok" : strerror(-rc), info.received, info.total_size,
               isotime_mono_ms() - t0);
@@ -330,8 +329,7 @@ static char *text_from_subject(struct mb *m, uint32_t slot, const struct att_ref
  * fills *out, -ENOENT when it must be downloaded (a cached copy whose size
  * is not the record's is deleted: never served), or -errno.
  */
-static int open_local(struct mb *m, uint32_t slot, const struct att_ref *a,
-                      struct mb_open_att *out)
+static int open_local(struct mb *m, uint32_t slot, const struct att_ref *a, struct mb_open_att *out)
 {
     char *text = text_from_subject(m, slot, a);
     if (text) {

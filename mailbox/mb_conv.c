@@ -40,9 +40,8 @@ struct mb_conv *conv_find(struct mb *m, uint32_t ext, const char *id)
 {
     struct conv_probe p = {m, ext, id};
     uint32_t num;
-    return ohash_find(&m->ix.conv_ids, conv_hash(ext, id), conv_match, &p, &num)
-               ? m->ix.convs[num]
-               : NULL;
+    return ohash_find(&m->ix.conv_ids, conv_hash(ext, id), conv_match, &p, &num) ? m->ix.convs[num]
+                                                                                 : NULL;
 }
 
 /* The peer part of a message folder name: between the first '_' (after the
@@ -58,8 +57,7 @@ static void peer_of_name(const char *name, char out[MBNAME_MAX])
     snprintf(out, MBNAME_MAX, "%.*s", (int)(b - a - 1), a + 1);
 }
 
-static struct mb_conv *conv_create(struct mb *m, uint32_t ext, const char *id,
-                                   const char *msg_name)
+static struct mb_conv *conv_create(struct mb *m, uint32_t ext, const char *id, const char *msg_name)
 {
     struct mb_index *ix = &m->ix;
     if (ix->n_convs == ix->cap_convs) {

@@ -45,8 +45,7 @@ static int list_cb(void *ctx, struct rec *r)
     return rc < 0 ? rc : 0;
 }
 
-int fetch_list_type(struct mb *m, const struct api_call *c, uint32_t ext, int type,
-                    uint32_t epoch)
+int fetch_list_type(struct mb *m, const struct api_call *c, uint32_t ext, int type, uint32_t epoch)
 {
     struct list_ctx lc = {.m = m, .ext = ext, .epoch = epoch};
     int64_t t0 = isotime_mono_ms();
@@ -129,8 +128,7 @@ static int again_cb(void *ctx, struct rec *r)
     return 0;
 }
 
-int fetch_again(struct mb *m, const struct api_call *c, uint32_t ext, const uint64_t *ids,
-                size_t n)
+int fetch_again(struct mb *m, const struct api_call *c, uint32_t ext, const uint64_t *ids, size_t n)
 {
     struct again_ctx ac = {.m = m, .ext = ext};
     int rc = api_get(m->o.api, c, m->ix.exts[ext].id, ids, n, again_cb, &ac);

@@ -26,8 +26,7 @@ int fetch_ensure_listed(struct mb *m, const struct api_call *c, uint32_t ext, in
 /* List one type folder from the server now (no listing state involved),
  * marking every message it has with `epoch`.  Returns 0 or -errno; a record
  * that cannot be stored stops the listing with that error. */
-int fetch_list_type(struct mb *m, const struct api_call *c, uint32_t ext, int type,
-                    uint32_t epoch);
+int fetch_list_type(struct mb *m, const struct api_call *c, uint32_t ext, int type, uint32_t epoch);
 
 /* Fetch records of ext again by id and apply them even if not newer
  * (damaged copies, refresh after a change); an id the server no longer has

@@ -25,11 +25,11 @@ enum flight_kind {
 
 /* Changes, as flight ops. */
 enum {
-    FLIGHT_OP_TRASH = 1,  /* DELETE an Alive message (to the trash) */
-    FLIGHT_OP_PURGE,      /* DELETE a Deleted message (for good) */
-    FLIGHT_OP_RESTORE,    /* PATCH availability Alive */
-    FLIGHT_OP_READ,       /* PUT readStatus Read */
-    FLIGHT_OP_UNREAD,     /* PUT readStatus Unread */
+    FLIGHT_OP_TRASH = 1, /* DELETE an Alive message (to the trash) */
+    FLIGHT_OP_PURGE,     /* DELETE a Deleted message (for good) */
+    FLIGHT_OP_RESTORE,   /* PATCH availability Alive */
+    FLIGHT_OP_READ,      /* PUT readStatus Read */
+    FLIGHT_OP_UNREAD,    /* PUT readStatus Unread */
 };
 
 /*

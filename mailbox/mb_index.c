@@ -44,8 +44,7 @@ struct mb_msg *idx_find(struct mb *m, uint32_t ext, uint64_t id)
 {
     struct id_probe p = {m, ext, id};
     uint32_t slot;
-    return ohash_find(&m->ix.ids, id_hash(ext, id), id_match, &p, &slot) ? m->ix.msgs[slot]
-                                                                         : NULL;
+    return ohash_find(&m->ix.ids, id_hash(ext, id), id_match, &p, &slot) ? m->ix.msgs[slot] : NULL;
 }
 
 const char *idx_intern(struct mb *m, const char *s)

@@ -152,7 +152,8 @@ static int load_index(struct mb *m, char *err, size_t errlen)
     char login_err[256] = "";
     int rc = api_login(m->o.api, &c, login_err, sizeof login_err);
     if (rc == -EACCES || rc == -EINVAL) {
-        snprintf(err, errlen, "%s", login_err[0] ? login_err : "the server refused the credentials");
+        snprintf(err, errlen, "%s",
+                 login_err[0] ? login_err : "the server refused the credentials");
         return rc;
     }
     if (rc == 0)

@@ -11,6 +11,8 @@
  */
 #include "mailbox/mb_name.h"
 
+#include "mailbox/mb.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,4 +356,35 @@ void mbname_attachments(const struct rec_attachment *att, size_t n, char (*out)[
         }
     }
     free(repeat);
+}
+
+/* ---- names of folders and values (declared in mb.h) ----------------------- */
+
+static const char *const folder_names[MB_FOLDER_COUNT] = {
+    "Fax", "SMS", "VoiceMail", "Pager", "Text", "Deleted", "conversations",
+};
+
+const char *mb_folder_name(int folder)
+{
+    return folder >= 0 && folder < MB_FOLDER_COUNT ? folder_names[folder] : NULL;
+}
+
+const char *mb_type_name(enum rec_type t)
+{
+    return rec_type_name(t);
+}
+
+const char *mb_dir_name(enum rec_dir d)
+{
+    return rec_dir_name(d);
+}
+
+const char *mb_avail_name(enum rec_avail a)
+{
+    return rec_avail_name(a);
+}
+
+const char *mb_read_name(enum rec_read r)
+{
+    return rec_read_name(r);
 }

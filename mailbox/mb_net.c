@@ -24,8 +24,7 @@ struct api_call net_api_call(const struct mb *m, const struct mb_call *c)
 
 struct api_call net_bg_call(int64_t bg_ms)
 {
-    return (struct api_call){.deadline_ms = isotime_mono_ms() + bg_ms,
-                             .prio = API_PRIO_BACKGROUND};
+    return (struct api_call){.deadline_ms = isotime_mono_ms() + bg_ms, .prio = API_PRIO_BACKGROUND};
 }
 
 int net_note(struct mb *m, int rc)

@@ -19,35 +19,6 @@
 #include "util/isotime.h"
 #include "util/mem.h"
 
-static const char *const folder_names[MB_FOLDER_COUNT] = {
-    "Fax", "SMS", "VoiceMail", "Pager", "Text", "Deleted", "conversations",
-};
-
-const char *mb_folder_name(int folder)
-{
-    return folder >= 0 && folder < MB_FOLDER_COUNT ? folder_names[folder] : NULL;
-}
-
-const char *mb_type_name(enum rec_type t)
-{
-    return rec_type_name(t);
-}
-
-const char *mb_dir_name(enum rec_dir d)
-{
-    return rec_dir_name(d);
-}
-
-const char *mb_avail_name(enum rec_avail a)
-{
-    return rec_avail_name(a);
-}
-
-const char *mb_read_name(enum rec_read r)
-{
-    return rec_read_name(r);
-}
-
 /* ---- extensions ------------------------------------------------------------------ */
 
 uint32_t mb_ext_count(struct mb *m)
@@ -87,8 +58,7 @@ static int cmp_msg_name(const void *a, const void *b, void *ctx)
 static int cmp_conv_name(const void *a, const void *b, void *ctx)
 {
     struct mb *m = ctx;
-    return strcmp(m->ix.convs[*(const uint32_t *)a]->name,
-                  m->ix.convs[*(const uint32_t *)b]->name);
+    return strcmp(m->ix.convs[*(const uint32_t *)a]->name, m->ix.convs[*(const uint32_t *)b]->name);
 }
 
 /* Copy v into out sorted by name.  Index read lock held (the arrays may be

@@ -214,8 +214,7 @@ int state_save(struct mb *m)
     int rc = image_write(m, &im);
     if (rc == 0) {
         m->ps.saved = changes; /* later changes make it dirty again */
-        log_debug("state saved: %u messages in %" PRId64 " ms", im.n_saved,
-                  isotime_mono_ms() - t0);
+        log_debug("state saved: %u messages in %" PRId64 " ms", im.n_saved, isotime_mono_ms() - t0);
     }
     mu_unlock(&m->ps.lock, RANK_PS);
     image_free(&im);
@@ -321,8 +320,8 @@ static bool entry_ok(struct mb *m, const struct loaded *l, const struct disk_msg
 }
 
 /* The attachments of d into ra/names.  False when any is invalid. */
-static bool load_atts(const struct loaded *l, const struct disk_msg *d,
-                      struct rec_attachment *ra, const char **names)
+static bool load_atts(const struct loaded *l, const struct disk_msg *d, struct rec_attachment *ra,
+                      const char **names)
 {
     const struct disk_att *atts = l->atts->data;
     for (uint32_t k = 0; k < d->n_att; k++) {

@@ -62,8 +62,7 @@ static int target_of(struct mb *m, uint32_t slot, struct target *t)
 
 /* ---- the changes themselves (run as a flight's owner) ---------------------- */
 
-static int do_read(struct mb *m, const struct api_call *c, const struct target *t,
-                   enum rec_read rs)
+static int do_read(struct mb *m, const struct api_call *c, const struct target *t, enum rec_read rs)
 {
     if (t->avail == REC_PURGED)
         return -ENOENT;
@@ -128,8 +127,8 @@ static int purge_allowed(struct mb *m, const struct target *t)
 }
 
 /* One DELETE: op TRASH needs an Alive message, op PURGE a Deleted one. */
-static int do_delete(struct mb *m, const struct api_call *c, uint32_t slot,
-                     const struct target *t, int op, int via)
+static int do_delete(struct mb *m, const struct api_call *c, uint32_t slot, const struct target *t,
+                     int op, int via)
 {
     bool purge = op == FLIGHT_OP_PURGE;
     if (t->avail != (purge ? REC_DELETED : REC_ALIVE))
@@ -153,8 +152,7 @@ static int do_delete(struct mb *m, const struct api_call *c, uint32_t slot,
     return 0;
 }
 
-static int do_restore(struct mb *m, const struct api_call *c, uint32_t slot,
-                      const struct target *t)
+static int do_restore(struct mb *m, const struct api_call *c, uint32_t slot, const struct target *t)
 {
     if (t->avail != REC_DELETED)
         return -ENOENT;
