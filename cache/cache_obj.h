@@ -107,7 +107,9 @@ void cobj_store_close(struct cobj_store *s);
  */
 int cobj_open(struct cobj_store *s, const struct cobj_key *k, int *fd, uint64_t *size);
 
-/* Unpin an object opened with cobj_open. */
+/* Unpin an object opened with cobj_open (a stray call is harmless).  An
+ * object no longer pinned by anyone may be evicted at once if the store is
+ * over its cap or short of its reserve. */
 void cobj_release(struct cobj_store *s, const struct cobj_key *k);
 
 /* True when a complete object is present (no verification, no pin). */
@@ -146,7 +148,9 @@ int cobj_commit(struct cobj_writer *w, int64_t expect_size);
 /* Abandon a writer: remove the temporary, free w.  NULL-safe. */
 void cobj_abort(struct cobj_writer *w);
 
-/* Remove an object if present and not pinned.  Returns 0, -ENOENT, -EBUSY. */
+/* Remove an object if present and not pinned.  Returns 0, -ENOENT when
+ * absent, -EBUSY when pinned, other -errno when the file cannot be unlinked
+ * (then nothing changed). */
 int cobj_remove(struct cobj_store *s, const struct cobj_key *k);
 
 /* Bytes currently held (content + trailers). */
