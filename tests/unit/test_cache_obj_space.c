@@ -2,6 +2,8 @@
  * free-space reserve, cobj_make_room for the record log and the snapshot.
  * Each case mounts a small tmpfs of its own. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,6 +302,79 @@ static void test_make_room(void)
     tmp_umount(mnt);
 }
 
+/* ---- threads on a full disk ---------------------------------------------- */
+
+#define FT_THREADS 6
+#define FT_ITERS   300
+#define FT_KEYS    40
+
+static struct cobj_store *ft_store;
+static atomic_int ft_bad, ft_nospc, ft_ok;
+
+static size_t ft_size(int i)
+{
+    return 20000 + (size_t)i * 1500; /* 20 to 80 KB: the disk holds about 40 */
+}
+
+static void *ft_worker(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    for (int it = 0; it < FT_ITERS; it++) {
+        int i = (int)(rand_r(&seed) % FT_KEYS), op = (int)(rand_r(&seed) % 10), rc;
+        struct cobj_key k = key_n((uint64_t)i);
+        if (op < 5) {
+            /* ENOSPC is allowed: the other writers' temporaries and the
+             * readers' pins may hold every byte at that moment. */
+            rc = put(ft_store, &k, ft_size(i), (uint32_t)i);
+            if (rc == -ENOSPC)
+                ft_nospc++;
+            else if (rc != 0)
+                ft_bad++;
+            else
+                ft_ok++;
+        } else if (op < 9) {
+            rc = get(ft_store, &k, ft_size(i), (uint32_t)i);
+            if (rc != 0 && rc != -ENOENT)
+                ft_bad++;
+        } else {
+            rc = cobj_make_room(ft_store, 100 * KIB);
+            if (rc != 0 && rc != -ENOSPC)
+                ft_bad++;
+        }
+    }
+    return NULL;
+}
+
+/* Writers, readers and make_room at once on a disk far smaller than what
+ * they write: nothing but ENOSPC fails, most writes succeed, and the store
+ * ends consistent with the folder. */
+static void test_full_disk_threads(void)
+{
+    char *mnt = tmp_tmpfs("threads", 2 * MIB);
+    if (!mnt)
+        return;
+    const char *dir = under(mnt, "objects");
+    CHECK_INT(store_open(dir, 0, &ft_store), 0);
+    cobj_set_reserve(ft_store, 128 * KIB);
+    pthread_t t[FT_THREADS];
+    for (uintptr_t i = 0; i < FT_THREADS; i++)
+        pthread_create(&t[i], NULL, ft_worker, (void *)(i + 1));
+    for (int i = 0; i < FT_THREADS; i++)
+        pthread_join(t[i], NULL);
+    fprintf(stderr, "  %d writes stored, %d refused for a full disk\n", (int)ft_ok, (int)ft_nospc);
+    CHECK_INT(ft_bad, 0);
+    CHECK(ft_ok > ft_nospc);
+    CHECK_INT(count_tmp(dir), 0);
+    CHECK_INT(disk_bytes(dir), (int64_t)cobj_bytes(ft_store));
+    for (int i = 0; i < FT_KEYS; i++) {
+        struct cobj_key k = key_n((uint64_t)i);
+        if (exists(ft_store, &k))
+            CHECK_INT(get(ft_store, &k, ft_size(i), (uint32_t)i), 0);
+    }
+    cobj_store_close(ft_store);
+    tmp_umount(mnt);
+}
+
 int main(void)
 {
     umask(022);
@@ -311,6 +386,7 @@ int main(void)
     RUN(test_trailer_evicts);
     RUN(test_reserve);
     RUN(test_make_room);
+    RUN(test_full_disk_threads);
     tmp_rm_rf(base);
     return CHECK_DONE();
 }
