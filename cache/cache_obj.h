@@ -22,7 +22,8 @@
  * everything else is pinned the store may exceed its cap or eat into the
  * reserve; it shrinks back as objects are released.  When the disk is full
  * anyway (ENOSPC: other writers, downloads in flight), the write that hit it
- * evicts and retries once.  Recency is kept in memory and written to the
+ * evicts (asking the layers above to give up idle pins if nothing else is
+ * left: cobj_set_pressure_hook) and retries once.  Recency is kept in memory and written to the
  * files' mtimes (at most once a minute per object), which order the LRU when
  * the store is opened again.  An object that alone exceeds the cap is
  * refused (-EFBIG).
@@ -159,7 +160,8 @@ uint64_t cobj_bytes(struct cobj_store *s);
 /*
  * Make room on the file system holding the store: evict least recently used
  * objects (never pinned ones) until at least bytes are free for us
- * (statvfs f_bavail), or nothing unpinned is left.  For the layers above
+ * (statvfs f_bavail), or nothing unpinned is left (then the pressure hook,
+ * if any, is asked to give up pins, and eviction goes on).  For the layers above
  * when a write of their own (a record log append, a snapshot) fails with
  * -ENOSPC: pass what that write needs plus some slack for metadata (64 KiB),
  * then retry the write once.  Waits for a running startup scan first.
@@ -175,5 +177,18 @@ void cobj_set_reserve(struct cobj_store *s, uint64_t bytes);
 
 /* The free-space reserve in bytes. */
 uint64_t cobj_reserve(struct cobj_store *s);
+
+/*
+ * Register fn(arg), called when the disk is full (a write of this store, or
+ * cobj_make_room) and nothing unpinned is left to evict: the layers above
+ * may hold pins they can give up, e.g. idle open files kept for reads to
+ * come (open objects' space cannot be freed).  fn releases what it can
+ * (cobj_release) and returns how many objects it released; the store then
+ * evicts again and retries once.  fn is called from the thread whose write
+ * failed, possibly from several at once, with no lock of the store held; it
+ * must not write to this store, nor wait for anything that a thread writing
+ * to it may hold.  fn NULL: no hook (the default).
+ */
+void cobj_set_pressure_hook(struct cobj_store *s, int (*fn)(void *arg), void *arg);
 
 #endif

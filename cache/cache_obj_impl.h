@@ -82,29 +82,31 @@ struct cobj_store {
     uint64_t max_bytes;       /* cap (0 = none); fixed at open */
     atomic_uint_fast64_t seq; /* temporary-name counter */
 
-    pthread_mutex_t mu;     /* guards everything below (see the top of this file) */
-    struct obj_ent *ents;   /* the slab */
-    uint32_t nslab;         /* slots ever used (high-water mark) */
-    uint32_t ncap;          /* slots allocated */
-    uint32_t free_head;     /* free slots below nslab, linked through hnext */
-    uint32_t count;         /* entries in use (tombstones included) */
-    uint32_t *buckets;      /* hash heads (slot indices) */
-    uint32_t nbuckets;      /* a power of two >= count */
-    uint32_t lru_head;      /* least recently used */
-    uint32_t lru_tail;      /* most recently used */
-    uint64_t bytes;         /* content + trailers of present (not gone) entries */
-    uint64_t reserve;       /* free space to keep on the file system (bytes) */
-    bool space_short;       /* the last reserve check could not reach the reserve
-                               for pins: a release checks again */
-    bool scanning;          /* opened or scanning: the index may lack objects on
-                               disk, the byte count is partial, nothing is evicted
-                               for the cap or the reserve, forgotten entries stay
-                               as tombstones */
-    bool adopt;             /* lookups of unknown keys look on disk (scanning, or
-                               the scan failed) */
-    bool started;           /* cobj_store_start created the scanner: join it */
-    pthread_cond_t scanned; /* broadcast when the scan ends */
-    pthread_t scanner;      /* the scan's thread (when started) */
+    pthread_mutex_t mu;      /* guards everything below (see the top of this file) */
+    struct obj_ent *ents;    /* the slab */
+    uint32_t nslab;          /* slots ever used (high-water mark) */
+    uint32_t ncap;           /* slots allocated */
+    uint32_t free_head;      /* free slots below nslab, linked through hnext */
+    uint32_t count;          /* entries in use (tombstones included) */
+    uint32_t *buckets;       /* hash heads (slot indices) */
+    uint32_t nbuckets;       /* a power of two >= count */
+    uint32_t lru_head;       /* least recently used */
+    uint32_t lru_tail;       /* most recently used */
+    uint64_t bytes;          /* content + trailers of present (not gone) entries */
+    uint64_t reserve;        /* free space to keep on the file system (bytes) */
+    bool space_short;        /* the last reserve check could not reach the reserve
+                                for pins: a release checks again */
+    int (*pressure)(void *); /* cobj_set_pressure_hook's function, or NULL */
+    void *pressure_arg;      /* and its argument */
+    bool scanning;           /* opened or scanning: the index may lack objects on
+                                disk, the byte count is partial, nothing is evicted
+                                for the cap or the reserve, forgotten entries stay
+                                as tombstones */
+    bool adopt;              /* lookups of unknown keys look on disk (scanning, or
+                                the scan failed) */
+    bool started;            /* cobj_store_start created the scanner: join it */
+    pthread_cond_t scanned;  /* broadcast when the scan ends */
+    pthread_t scanner;       /* the scan's thread (when started) */
 };
 
 /* "hh/<32 hex>" into name. */

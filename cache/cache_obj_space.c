@@ -128,11 +128,34 @@ static void space_wait_scan(struct cobj_store *s)
         pthread_cond_wait(&s->scanned, &s->mu);
 }
 
+/* Ask the layers above to give up pins they can spare (mu released while
+ * they do, so their cobj_release calls can take it).  Returns how many they
+ * released; 0 without a hook. */
+static int space_ask_pins(struct cobj_store *s)
+{
+    int (*fn)(void *) = s->pressure;
+    void *arg = s->pressure_arg;
+    if (!fn)
+        return 0;
+    pthread_mutex_unlock(&s->mu);
+    int released = fn(arg);
+    pthread_mutex_lock(&s->mu);
+    if (released > 0)
+        log_info("cache: disk full; %d idle open objects given up", released);
+    space_wait_scan(s); /* cannot have restarted, but mu was let go */
+    return released;
+}
+
 bool ospace_relieve(struct cobj_store *s, uint64_t need)
 {
     space_wait_scan(s);
     unsigned n;
-    space_evict_to(s, sat_add(need, s->reserve), NIL, true, &n);
+    uint64_t target = sat_add(need, s->reserve);
+    space_evict_to(s, target, NIL, true, &n);
+    if (n == 0 && space_ask_pins(s) > 0) {
+        space_evict_to(s, target, NIL, false, &n);
+        return true; /* their releases may have evicted already */
+    }
     if (n > 0)
         log_info("cache: disk full; evicted %u objects", n);
     return n > 0;
@@ -144,11 +167,24 @@ int cobj_make_room(struct cobj_store *s, uint64_t bytes)
     space_wait_scan(s);
     unsigned n;
     uint64_t avail = space_evict_to(s, bytes, NIL, false, &n);
+    if (avail < bytes && space_ask_pins(s) > 0) {
+        unsigned more;
+        avail = space_evict_to(s, bytes, NIL, false, &more);
+        n += more;
+    }
     if (n > 0)
         log_info("cache: evicted %u objects to make room for %llu bytes", n,
                  (unsigned long long)bytes);
     pthread_mutex_unlock(&s->mu);
     return avail >= bytes ? 0 : -ENOSPC;
+}
+
+void cobj_set_pressure_hook(struct cobj_store *s, int (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&s->mu);
+    s->pressure = fn;
+    s->pressure_arg = arg;
+    pthread_mutex_unlock(&s->mu);
 }
 
 void cobj_set_reserve(struct cobj_store *s, uint64_t bytes)

@@ -6,7 +6,8 @@
  * holding the cache, so the record log and the state snapshot, small and
  * essential, always find room).  Both are met by deleting least recently
  * used objects, never a pinned one.  This module also relieves a full disk
- * (ENOSPC) and implements cobj_make_room, cobj_set_reserve and cobj_reserve.
+ * (ENOSPC) and implements cobj_make_room, cobj_set_reserve, cobj_reserve and
+ * cobj_set_pressure_hook.
  *
  * Free space is f_bavail of the objects folder's file system.  Evicting
  * estimates what each deletion frees (its size rounded up to whole blocks)
@@ -45,8 +46,10 @@ void ospace_enforce_reserve(struct cobj_store *s, uint32_t keep);
  * Something failed with ENOSPC: evict at least one unpinned object and go on
  * until the free space is estimated to be need + the reserve (waiting first
  * for a running scan to end, so the merge cannot bring an evicted object
- * back; mu is released while waiting).  Returns true when anything was
- * evicted, i.e. a retry may succeed.
+ * back).  When nothing unpinned is left, ask the pressure hook to give up
+ * pins and evict again.  mu is released while waiting and while the hook
+ * runs.  Returns true when anything was evicted or given up, i.e. a retry
+ * may succeed.
  */
 bool ospace_relieve(struct cobj_store *s, uint64_t need);
 

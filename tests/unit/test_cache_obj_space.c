@@ -302,6 +302,79 @@ static void test_make_room(void)
     tmp_umount(mnt);
 }
 
+/* ---- pins the layers above can give up ------------------------------------ */
+
+/* What the hook may release: open objects, as a file table above would keep. */
+struct held {
+    struct cobj_store *s;  /* the store */
+    struct cobj_key k[64]; /* pinned objects */
+    int fd[64];            /* their fds */
+    int n;                 /* how many are held */
+    int calls;             /* times the hook ran */
+};
+
+static int give_up_pins(void *arg)
+{
+    struct held *h = arg;
+    h->calls++;
+    int n = h->n;
+    for (int i = 0; i < n; i++)
+        unpin(h->s, &h->k[i], h->fd[i]); /* takes the store's lock: must be free */
+    h->n = 0;
+    return n;
+}
+
+/* Everything cached is pinned by an idle table above: a full disk asks it
+ * to give up its pins, then evicts and succeeds; without a hook it fails. */
+static void test_pressure_hook(void)
+{
+    char *mnt = tmp_tmpfs("pressure", 2 * MIB);
+    if (!mnt)
+        return;
+    const char *dir = under(mnt, "objects");
+    struct cobj_store *s = NULL;
+    CHECK_INT(store_open(dir, 0, &s), 0);
+    cobj_set_reserve(s, 0);
+    int n = fill_disk(s, dir);
+    struct held h = {.s = s};
+    for (int i = 0; i < n && i < 64; i++) {
+        h.k[i] = key_n((uint64_t)i);
+        h.fd[i] = pin(s, &h.k[i]);
+        h.n++;
+    }
+    CHECK_INT(h.n, n);
+    struct cobj_key k = key_n(3000);
+    CHECK_INT(put(s, &k, 100 * KIB, 5), -ENOSPC); /* no hook yet */
+    CHECK_INT(cobj_make_room(s, 64 * KIB), -ENOSPC);
+
+    cobj_set_pressure_hook(s, give_up_pins, &h);
+    CHECK_INT(put(s, &k, 100 * KIB, 5), 0);
+    CHECK_INT(h.calls, 1);
+    CHECK_INT(h.n, 0);
+    CHECK_INT(get(s, &k, 100 * KIB, 5), 0);
+    struct cobj_key newest = key_n((uint64_t)n - 1);
+    CHECK(exists(s, &newest)); /* only what was needed was evicted */
+    CHECK_INT(disk_bytes(dir), (int64_t)cobj_bytes(s));
+
+    /* make_room asks too. */
+    h.n = 0;
+    for (int i = n - 3; i < n; i++) {
+        h.k[h.n] = key_n((uint64_t)i);
+        if (exists(s, &h.k[h.n])) {
+            h.fd[h.n] = pin(s, &h.k[h.n]);
+            h.n++;
+        }
+    }
+    const int64_t want = 2 * MIB - 100 * KIB;
+    CHECK_INT(cobj_make_room(s, (uint64_t)want), 0);
+    CHECK_INT(h.calls, 2);
+    CHECK(fs_avail(dir) >= want);
+    CHECK_INT(disk_bytes(dir), (int64_t)cobj_bytes(s));
+    cobj_set_pressure_hook(s, NULL, NULL);
+    cobj_store_close(s);
+    tmp_umount(mnt);
+}
+
 /* ---- threads on a full disk ---------------------------------------------- */
 
 #define FT_THREADS 6
@@ -386,6 +459,7 @@ int main(void)
     RUN(test_trailer_evicts);
     RUN(test_reserve);
     RUN(test_make_room);
+    RUN(test_pressure_hook);
     RUN(test_full_disk_threads);
     tmp_rm_rf(base);
     return CHECK_DONE();
