@@ -110,8 +110,12 @@ static uint64_t space_evict_to(struct cobj_store *s, uint64_t target, uint32_t k
 
 void ospace_enforce_reserve(struct cobj_store *s, uint32_t keep)
 {
-    if (s->reserve == 0 || s->scanning)
+    if (s->scanning)
         return;
+    if (s->reserve == 0) {
+        s->space_short = false;
+        return;
+    }
     unsigned n;
     uint64_t avail = space_evict_to(s, s->reserve, keep, false, &n);
     if (n > 0)
