@@ -74,15 +74,15 @@ static int dir_subdir(int dfd, const char *name)
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* Record the calling process's pid in the lock file.  The pid is only for
- * the "in use by" message: failing to write it is no reason to refuse the
- * mount. */
-static void write_pid(int fd, const char *path)
+/* Replace the lock file's contents with our pid.  Returns 0 or -errno. */
+static int dir_write_pid(int fd)
 {
     char pid[32];
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
-        log_warn("cannot record our pid in %s/lock: %s", path, strerror(errno));
+    if (ftruncate(fd, 0) != 0)
+        return -errno;
+    ssize_t w = pwrite(fd, pid, (size_t)len, 0);
+    return w == len ? 0 : w < 0 ? -errno : -EIO;
 }
 
 /* Take the lock on <dir>/lock and write our pid into it, or say who holds it. */
@@ -116,14 +116,13 @@ static int dir_lock(int dfd, const char *path, int *lock_fd, char *err, size_t e
         close(fd);
         return rc;
     }
-    write_pid(fd, path);
+    /* The pid is only for the message above: failing to write it is no reason
+     * to refuse the mount. */
+    int rc = dir_write_pid(fd);
+    if (rc < 0)
+        log_warn("cannot record our pid in %s/lock: %s", path, strerror(-rc));
     *lock_fd = fd;
     return 0;
-}
-
-void cdir_note_pid(struct cdir *d)
-{
-    write_pid(d->lock_fd, d->path);
 }
 
 int cdir_open(const char *path, struct cdir **out, char *err, size_t errlen)
@@ -186,6 +185,11 @@ int cdir_open(const char *path, struct cdir **out, char *err, size_t errlen)
 out_dfd:
     close(dfd);
     return rc;
+}
+
+int cdir_note_pid(struct cdir *d)
+{
+    return dir_write_pid(d->lock_fd);
 }
 
 const char *cdir_objects(const struct cdir *d)

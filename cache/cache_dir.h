@@ -20,8 +20,10 @@ struct cdir;
  * Open (creating as needed) the cache folder at path and take its lock.
  * Missing parent folders are created 0700 too (mkdir -p); existing parents
  * are left alone.  The lock file holds our pid while we hold it, so a
- * second rcfs can say who is in its way; the lock is an flock on an open
- * file description, so it is not inherited across exec and dies with us.
+ * second rcfs can say who is in its way (after a fork, see cdir_note_pid).
+ * The lock is an flock on an open file description (O_CLOEXEC): a child of
+ * fork shares it, which is how it survives daemonising; exec does not
+ * inherit it; it dies with the last process holding the description.
  * Returns 0 and *out, or -errno: -EBUSY when another process holds the lock,
  * -EPERM when the folder belongs to another user, other -errno from the
  * file system.  On failure err (may be NULL) holds one line for the user,
@@ -29,10 +31,14 @@ struct cdir;
  */
 int cdir_open(const char *path, struct cdir **out, char *err, size_t errlen);
 
-/* Record the calling process's pid in the lock file: a daemon calls it
- * after forking, since the lock (an flock on the shared open file) passed
- * to it but the pid written is its parent's. */
-void cdir_note_pid(struct cdir *d);
+/*
+ * Write the calling process's pid into the lock file, replacing the pid
+ * cdir_open wrote.  Call it in the child after a fork that carries the lock
+ * on (daemonising: the parent that opened the folder exits), so a second
+ * rcfs names the process really in its way.  Returns 0 or -errno; on failure
+ * the lock is still held, only the message would name the wrong pid.
+ */
+int cdir_note_pid(struct cdir *d);
 
 /* Path of the objects folder (owned by d, valid until cdir_close). */
 const char *cdir_objects(const struct cdir *d);

@@ -148,7 +148,8 @@ int rlog_append(struct rlog *l, uint64_t msg_id, const void *payload, uint32_t l
 
 int rlog_sync(struct rlog *l)
 {
-    return fdatasync(l->fd) != 0 ? -errno : 0;
+    int rc = fdatasync(l->fd) != 0 ? -errno : 0;
+    return rc == -EDQUOT ? -ENOSPC : rc;
 }
 
 int rlog_read(struct rlog *l, uint64_t msg_id, struct rlog_ref ref, void *buf)

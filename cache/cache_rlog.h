@@ -10,7 +10,10 @@
  * Reads check the header (magic, length, id) and the payload hash, so a
  * damaged entry is reported, never served.  Superseded entries are garbage
  * until rlog_compact writes a new generation with only live entries.
- * Thread-safe (appends are serialised; reads are pread).
+ * Thread-safe (appends are serialised by a lock of the log's own, held only
+ * while one append writes; reads are pread).  Starts no thread.  A full disk
+ * or quota is always reported as -ENOSPC, so the caller can make room
+ * (cobj_make_room) and retry.
  */
 #ifndef RCFS_CACHE_RLOG_H
 #define RCFS_CACHE_RLOG_H
@@ -46,13 +49,16 @@ uint64_t rlog_gen(const struct rlog *l);
 uint64_t rlog_size(struct rlog *l);
 
 /* Append one entry (32-byte header + payload; header and payload in one
- * write at the tracked end).  Returns 0 and *ref, or -errno (-ENOSPC for a
- * full disk or quota, ...); on error the log is truncated back to where it
- * was and rlog_size does not move. */
+ * pwritev at the tracked end).  Returns 0 and *ref, or -errno (-ENOSPC for a
+ * full disk or quota, ...); on error rlog_size does not move and the file
+ * is truncated back to it (should that truncate fail too, the torn tail
+ * stays past rlog_size, where the next append overwrites it and no
+ * snapshot's valid_len reaches). */
 int rlog_append(struct rlog *l, uint64_t msg_id, const void *payload, uint32_t len,
                 struct rlog_ref *ref);
 
-/* Make appended entries durable (fdatasync).  Returns 0 or -errno. */
+/* Make appended entries durable (fdatasync).  Returns 0 or -errno (-ENOSPC
+ * for a full disk or quota: a file system may allocate only now). */
 int rlog_sync(struct rlog *l);
 
 /*
@@ -75,7 +81,8 @@ int rlog_read(struct rlog *l, uint64_t msg_id, struct rlog_ref ref, void *buf);
  * fsynced too), replacing any leftover of that generation.  Entries
  * appended to l while this runs are not in the new generation: the caller
  * holds its appends (or appends them again) until it has switched.
- * Returns 0 or -errno (the new file is removed on error).
+ * Returns 0 or -errno (-ENOSPC for a full disk or quota; the new file is
+ * removed on error).
  */
 int rlog_compact(struct rlog *l, size_t n, const uint64_t *ids, const struct rlog_ref *refs,
                  struct rlog_ref *new_refs, struct rlog **out);

@@ -12,7 +12,9 @@
  * section's data is 8-byte aligned).  A file with a wrong magic, version,
  * schema, length, padding or checksum, a duplicate tag, or bytes after the
  * last section is rejected as a whole.  Saves within one process are
- * serialised (the temporary name has only the pid in it).
+ * serialised by one process-wide lock (the temporary name has only the pid
+ * in it), held only during a save: do not fork while another thread saves.
+ * Starts no thread.
  */
 #ifndef RCFS_CACHE_SNAP_H
 #define RCFS_CACHE_SNAP_H

@@ -84,6 +84,13 @@ static void ev_extension_gone(void *ctx, uint32_t ext, const char *name)
     fs_notify_entry(fs->notify, FUSE_ROOT_ID, name);
 }
 
+/* A full cache disk: idle open attachments give up their pins. */
+static int ev_release_idle(void *ctx)
+{
+    struct fs *fs = ctx;
+    return fs_lru_drop_idle(fs->files);
+}
+
 struct mb_events fs_events(struct fs *fs)
 {
     return (struct mb_events){
@@ -94,6 +101,7 @@ struct mb_events fs_events(struct fs *fs)
         .conversation_changed = ev_conversation_changed,
         .conversation_gone = ev_conversation_gone,
         .extension_gone = ev_extension_gone,
+        .release_idle = ev_release_idle,
     };
 }
 

@@ -89,6 +89,24 @@ void fs_lru_put(struct fs_lru *t, struct fs_lru_ent *e)
         fs_lru_release(t, old);
 }
 
+int fs_lru_drop_idle(struct fs_lru *t)
+{
+    struct fs_lru_ent **idle = mem_calloc(t->n ? t->n : 1, sizeof *idle);
+    int n = 0;
+    pthread_mutex_lock(&t->lock);
+    for (unsigned i = 0; i < t->n; i++) {
+        if (t->slot[i] && t->slot[i]->refs == 1) {
+            idle[n++] = t->slot[i];
+            t->slot[i] = NULL;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    for (int i = 0; i < n; i++)
+        t->destroy(t->ctx, idle[i]);
+    free(idle);
+    return n;
+}
+
 void fs_lru_release(struct fs_lru *t, struct fs_lru_ent *e)
 {
     pthread_mutex_lock(&t->lock);

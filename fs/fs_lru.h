@@ -39,6 +39,10 @@ struct fs_lru_ent *fs_lru_get(struct fs_lru *t, uint64_t k1, uint64_t k2);
  * reference of its own; the caller keeps its one. */
 void fs_lru_put(struct fs_lru *t, struct fs_lru_ent *e);
 
+/* Drop the table's reference to every entry nobody else uses (destroying
+ * them).  Returns how many were dropped. */
+int fs_lru_drop_idle(struct fs_lru *t);
+
 /* Drop a reference; the last one destroys the entry. */
 void fs_lru_release(struct fs_lru *t, struct fs_lru_ent *e);
 

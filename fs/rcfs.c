@@ -236,8 +236,10 @@ static int start(struct fs_opts *o, struct fuse_args *args)
         ret = run(&fs, se, o);
     }
     daemon_done(false); /* no-op when the mount was reported ready */
-    /* Mailbox threads notify the kernel through the session: stop them
-     * (and save the state) before the session's fd goes away. */
+    /* Mailbox threads notify the kernel through the session and use the
+     * open-file table: stop them first. */
+    if (fs.mb)
+        mb_stop(fs.mb);
     fs_lru_free(fs.files); /* releases cache pins before the mailbox goes */
     fs_lru_free(fs.dirs);
     mb_free(fs.mb);

@@ -103,6 +103,11 @@ struct mb_events {
     void (*conversation_gone)(void *ctx, uint32_t ext, const char *name);
     /* Extension folder `name` (number ext) disappeared from the root (hidden). */
     void (*extension_gone)(void *ctx, uint32_t ext, const char *name);
+    /* The cache disk is full and nothing unpinned is left: give up idle open
+     * attachments (mb_att_close them) and return how many.  Called from the
+     * thread whose write failed, with no mailbox lock held; it must not wait
+     * for anything a downloading thread may hold. */
+    int (*release_idle)(void *ctx);
 };
 
 /* What a mount is made of (the command line's part of it). */
@@ -150,6 +155,10 @@ void mb_refresh_now(struct mb *m);
  * finished, or until deadline_ms (monotonic).  Returns 0, or -EIO when the
  * deadline passed or the server could not be reached. */
 int mb_refresh_wait(struct mb *m, int64_t deadline_ms);
+
+/* Stop the threads (idempotent): after it returns, no event hook is called
+ * again.  Call before freeing what the hooks use. */
+void mb_stop(struct mb *m);
 
 /* Stop threads, persist the state, free everything.  NULL-safe. */
 void mb_free(struct mb *m);

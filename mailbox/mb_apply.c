@@ -103,6 +103,8 @@ int apply_record(struct mb *m, uint32_t ext, const struct rec *r, unsigned flags
     /* The disk write happens before the index lock is taken. */
     struct rlog_ref ref;
     int rc = rlog_append(m->ps.rlog, r->id, r->json, (uint32_t)r->json_len, &ref);
+    if (rc == -ENOSPC && cobj_make_room(m->ps.objects, r->json_len + 65536) == 0)
+        rc = rlog_append(m->ps.rlog, r->id, r->json, (uint32_t)r->json_len, &ref);
     if (rc < 0) {
         log_err("cannot store record %" PRIu64 ": %s", r->id, strerror(-rc));
         return rc;

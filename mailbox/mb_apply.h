@@ -5,7 +5,8 @@
  * A record is applied only when it is newer than what the index has
  * (lastModifiedTime), or differs in what the index shows, or when the
  * caller forces it (a damaged stored copy; the server's answer to our own
- * change).  Its JSON goes to the record log first, outside the index lock;
+ * change).  Its JSON goes to the record log first, outside the index lock
+ * (on a full disk, cached content is evicted to make room, once);
  * then the entry is created or updated under the write lock, and moved
  * between folders as its availability says.
  */

@@ -193,20 +193,36 @@ int mb_open(const struct mb_config *cfg, struct mb **out, char *err, size_t errl
     return 0;
 }
 
+/* The content store's pressure hook: the filesystem gives up idle pins. */
+static int release_idle(void *arg)
+{
+    struct mb *m = arg;
+    return m->o.events.release_idle ? m->o.events.release_idle(m->o.events.ctx) : 0;
+}
+
 int mb_start(struct mb *m)
 {
-    cdir_note_pid(m->o.cache);
+    if (cdir_note_pid(m->o.cache) < 0)
+        log_warn("cannot record the daemon's pid in the cache folder's lock file");
+    cobj_set_pressure_hook(m->ps.objects, release_idle, m);
     int rc = cobj_store_start(m->ps.objects);
     if (rc < 0)
         return rc;
     return loop_start(m);
 }
 
+void mb_stop(struct mb *m)
+{
+    loop_stop(m);
+    if (m->ps.objects)
+        cobj_set_pressure_hook(m->ps.objects, NULL, NULL);
+}
+
 void mb_free(struct mb *m)
 {
     if (!m)
         return;
-    loop_stop(m);
+    mb_stop(m);
     if (m->ps.rlog) {
         int rc = state_save(m);
         if (rc < 0)

