@@ -71,8 +71,7 @@ static bool is_text(const unsigned char *h, size_t n, bool more)
         size_t len = utf8_seq(h + i, n - i);
         if (len == 0)
             return more && n - i < 4 && h[i] >= 0xc2;
-        if (len == 1 && h[i] < 0x20 && h[i] != '\t' && h[i] != '\n' && h[i] != '\f' &&
-            h[i] != '\r')
+        if (len == 1 && h[i] < 0x20 && h[i] != '\t' && h[i] != '\n' && h[i] != '\f' && h[i] != '\r')
             return false;
         if (len == 1 && h[i] == 0x7f)
             return false;

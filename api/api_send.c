@@ -21,7 +21,8 @@
 #include "util/mem.h"
 #include "util/utf8.h"
 
-static void say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void say(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -246,8 +247,8 @@ static int prepare_doc(const struct api_fax_doc *d, size_t k, struct prepared *p
         return rc;
     }
     if (d->file_name && *d->file_name)
-        p->name = mem_strdup(strrchr(d->file_name, '/') ? strrchr(d->file_name, '/') + 1
-                                                        : d->file_name);
+        p->name =
+            mem_strdup(strrchr(d->file_name, '/') ? strrchr(d->file_name, '/') + 1 : d->file_name);
     else
         p->name = mem_printf("document-%zu.%s", k, faxdoc_extension(p->type));
     return 0;
@@ -271,9 +272,8 @@ static int fax_body(const struct api_fax *f, struct prepared *docs, struct sendb
         say(why, whylen, "bad cover page index or resolution");
         return -EINVAL;
     }
-    if (f->cover_text &&
-        (rc = check_text(f->cover_text, API_SEND_COVER_TEXT_MAX, "cover page text", true, why,
-                         whylen)))
+    if (f->cover_text && (rc = check_text(f->cover_text, API_SEND_COVER_TEXT_MAX, "cover page text",
+                                          true, why, whylen)))
         return rc;
     for (size_t i = 0; i < f->n_to; i++) {
         if (norm_number(f->to[i], number, sizeof(number)) != 0) {
@@ -346,8 +346,8 @@ static int send_json(struct api *a, const struct api_call *c, const char *path,
                      size_t whylen)
 {
     char *url = api_url_for(a, "%s", path);
-    char *text = mem_strdup(
-        json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *text = mem_strdup(json_object_to_json_string_ext(
+        body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     struct exec_req rq = {
         .http = {.method = "POST",
                  .url = url,
@@ -414,7 +414,8 @@ int api_send_pager(struct api *a, const struct api_call *c, const char *to_ext, 
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (!to_ext || !*to_ext || strlen(to_ext) > 16 || strspn(to_ext, "0123456789") != strlen(to_ext)) {
+    if (!to_ext || !*to_ext || strlen(to_ext) > 16 ||
+        strspn(to_ext, "0123456789") != strlen(to_ext)) {
         say(why, whylen, "the recipient is not an extension number");
         return -EINVAL;
     }

@@ -131,19 +131,19 @@ int api_send_cover_pages(struct api *a, const struct api_call *c, struct api_cov
                          size_t *n);
 
 /* Features of a phone number (UserPhoneNumberInfo.features). */
-#define API_PHONE_CALLER_ID     0x01u
-#define API_PHONE_SMS           0x02u /* SmsSender */
-#define API_PHONE_A2P_SMS       0x04u /* A2PSmsSender */
-#define API_PHONE_MMS           0x08u /* MmsSender */
-#define API_PHONE_INTL_SMS      0x10u /* InternationalSmsSender */
-#define API_PHONE_DELEGATED     0x20u /* Delegated */
+#define API_PHONE_CALLER_ID 0x01u
+#define API_PHONE_SMS       0x02u /* SmsSender */
+#define API_PHONE_A2P_SMS   0x04u /* A2PSmsSender */
+#define API_PHONE_MMS       0x08u /* MmsSender */
+#define API_PHONE_INTL_SMS  0x10u /* InternationalSmsSender */
+#define API_PHONE_DELEGATED 0x20u /* Delegated */
 
 struct api_phone_number {
-    uint64_t id;           /* the number's id (0 when the server gave none) */
-    char number[32];       /* phoneNumber as sent ("+16505550101") */
-    char type[16];         /* VoiceFax, VoiceOnly, FaxOnly, or "" */
-    char usage_type[40];   /* DirectNumber, MainCompanyNumber, ..., or "" */
-    unsigned features;     /* API_PHONE_* bits */
+    uint64_t id;         /* the number's id (0 when the server gave none) */
+    char number[32];     /* phoneNumber as sent ("+16505550101") */
+    char type[16];       /* VoiceFax, VoiceOnly, FaxOnly, or "" */
+    char usage_type[40]; /* DirectNumber, MainCompanyNumber, ..., or "" */
+    unsigned features;   /* API_PHONE_* bits */
 };
 
 /*

@@ -89,9 +89,12 @@ static unsigned feature_bits(struct json_object *o)
     static const struct {
         const char *name;
         unsigned bit;
-    } names[] = {{"CallerId", API_PHONE_CALLER_ID}, {"SmsSender", API_PHONE_SMS},
-                 {"A2PSmsSender", API_PHONE_A2P_SMS}, {"MmsSender", API_PHONE_MMS},
-                 {"InternationalSmsSender", API_PHONE_INTL_SMS}, {"Delegated", API_PHONE_DELEGATED}};
+    } names[] = {{"CallerId", API_PHONE_CALLER_ID},
+                 {"SmsSender", API_PHONE_SMS},
+                 {"A2PSmsSender", API_PHONE_A2P_SMS},
+                 {"MmsSender", API_PHONE_MMS},
+                 {"InternationalSmsSender", API_PHONE_INTL_SMS},
+                 {"Delegated", API_PHONE_DELEGATED}};
     struct json_object *f;
     unsigned bits = 0;
 
@@ -143,17 +146,19 @@ int api_send_numbers(struct api *a, const struct api_call *c, struct api_phone_n
 int api_send_sms_sender(struct api *a, const struct api_call *c, char *out, size_t outlen)
 {
     struct api_phone_number *v;
-    size_t n;
+    size_t n, i;
     int rc = api_send_numbers(a, c, &v, &n);
 
     if (rc != 0)
         return rc;
-    rc = -EACCES;
-    for (size_t i = 0; i < n && rc == -EACCES; i++)
-        if (v[i].features & API_PHONE_SMS)
-            rc = strlen(v[i].number) < outlen
-                     ? (snprintf(out, outlen, "%s", v[i].number), 0)
-                     : -ENAMETOOLONG;
+    for (i = 0; i < n && !(v[i].features & API_PHONE_SMS); i++)
+        ;
+    if (i == n)
+        rc = -EACCES;
+    else if (strlen(v[i].number) >= outlen)
+        rc = -ENAMETOOLONG;
+    else
+        memcpy(out, v[i].number, strlen(v[i].number) + 1);
     free(v);
     return rc;
 }

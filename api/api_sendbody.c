@@ -86,8 +86,9 @@ static void push(struct sendbody *b, char *mem, int fd, uint64_t len)
 
 static bool is_token(const char *s)
 {
-    return s && *s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
-                          strlen(s);
+    return s && *s &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+               strlen(s);
 }
 
 /* A media type as a header value may carry it: printable ASCII, no CR/LF. */

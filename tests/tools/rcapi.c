@@ -14,6 +14,7 @@
  *       [--resolution High|Low] [--type CONTENT_TYPE] |
  *   sms NUMBER TEXT [--from NUMBER] | pager EXTNUMBER TEXT | covers | numbers
  * (sends go from the credentials' own extension; fax: cover 0 and High by default)
+ * stats also says peak_rss_kb, the tool's peak resident memory.
  * Each result is one JSON line ({"op": ..., "rc": 0 or -errno, "errno": ...};
  * records one line each, ids as strings).  Lines go to stdout, or to stderr
  * when a fetch writes its content to stdout.  -d: debug log on stderr.
@@ -235,6 +236,22 @@ static void run_delete(struct tool *t, const struct api_call *call, const struct
     result(t, "delete", rc, NULL, o);
 }
 
+/* This program's own peak resident size (VmHWM: unlike getrusage, it does
+ * not include the memory of the process that exec'd us), or -1. */
+static int64_t peak_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long long kb = -1;
+
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
 /* Every value of a repeatable --flag, in order. */
 static int opt_values(const struct cmd *c, const char *name, const char **out, int max)
 {
@@ -449,6 +466,7 @@ static void run(struct tool *t, const struct cmd *c)
         json_object_object_add(o, "retries", json_object_new_int64((int64_t)st.retries));
         json_object_object_add(o, "rate_limited", json_object_new_int64((int64_t)st.rate_limited));
         json_object_object_add(o, "refreshes", json_object_new_int64((int64_t)st.refreshes));
+        json_object_object_add(o, "peak_rss_kb", json_object_new_int64(peak_rss_kb()));
         result(t, op, 0, NULL, o);
     }
 }

@@ -72,9 +72,12 @@ static void test_refusals(void)
 
     CHECK_INT(type_of("", 0, "a.pdf", 0, &t, why), -EINVAL);
     CHECK(strstr(why, "empty") != NULL);
-    CHECK_INT(type_of("\x7f" "ELF\2\1\1\0", 8, "a.out", 0, &t, why), -EINVAL);
+    CHECK_INT(type_of("\x7f"
+                      "ELF\2\1\1\0",
+                      8, "a.out", 0, &t, why),
+              -EINVAL);
     CHECK(strstr(why, "PDF, TIFF") != NULL);
-    CHECK_INT(type_of("abc\0def", 7, "a.txt", 0, &t, why), -EINVAL);  /* NUL: not text */
+    CHECK_INT(type_of("abc\0def", 7, "a.txt", 0, &t, why), -EINVAL);   /* NUL: not text */
     CHECK_INT(type_of("ab\xc3\x28", 4, "a.txt", 0, &t, why), -EINVAL); /* bad UTF-8 */
     CHECK_INT(type_of("\xff\xfeh\0i\0", 6, "u16.txt", 0, &t, why), -EINVAL);
     CHECK_INT(type_of("%PDF-1.4", 8, "big.pdf", FAXDOC_MAX_BYTES + 1, &t, why), -EFBIG);
