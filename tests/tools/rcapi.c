@@ -35,28 +35,12 @@
 #include "api/api.h"
 #include "api/api_cred.h"
 #include "api/api_err.h"
-#include "api/api_send.h"
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "rcapi.h"
 
-struct cmd {
-    char **argv; /* the command word and its arguments */
-    int argc;    /* how many */
-};
-
-struct tool {
-    struct api *api;          /* the client */
-    enum api_prio prio;       /* priority of every call */
-    FILE *out;                /* where JSON lines go */
-    pthread_mutex_t out_lock; /* one line at a time */
-    struct cmd *cmds;         /* the commands */
-    int ncmds;                /* how many */
-    _Atomic int next;         /* next command for a worker */
-    _Atomic int failed;       /* a command failed */
-};
-
-static void emit(struct tool *t, struct json_object *o)
+void emit(struct tool *t, struct json_object *o)
 {
     pthread_mutex_lock(&t->out_lock);
     fprintf(t->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -72,7 +56,7 @@ static struct json_object *u64s(uint64_t v)
     return json_object_new_string(b);
 }
 
-static void result(struct tool *t, const char *op, int rc, const char *msg, struct json_object *o)
+void result(struct tool *t, const char *op, int rc, const char *msg, struct json_object *o)
 {
     if (!o)
         o = json_object_new_object();
@@ -86,7 +70,7 @@ static void result(struct tool *t, const char *op, int rc, const char *msg, stru
     emit(t, o);
 }
 
-static struct json_object *rec_json(const char *op, const struct rec *r)
+struct json_object *rec_json(const char *op, const struct rec *r)
 {
     struct json_object *o = json_object_new_object(), *atts = json_object_new_array();
 
@@ -177,7 +161,7 @@ static int sink_write(void *ctx, const void *p, size_t n)
     return 0;
 }
 
-static const char *opt_value(const struct cmd *c, const char *name)
+const char *opt_value(const struct cmd *c, const char *name)
 {
     for (int i = 1; i + 1 < c->argc; i++)
         if (strcmp(c->argv[i], name) == 0)
@@ -250,102 +234,6 @@ static int64_t peak_rss_kb(void)
     if (f)
         fclose(f);
     return kb;
-}
-
-/* Every value of a repeatable --flag, in order. */
-static int opt_values(const struct cmd *c, const char *name, const char **out, int max)
-{
-    int n = 0;
-    for (int i = 1; i + 1 < c->argc; i++)
-        if (strcmp(c->argv[i], name) == 0 && n < max)
-            out[n++] = c->argv[++i];
-    return n;
-}
-
-/* A send's result line: the record on success, the reason otherwise. */
-static void send_result(struct tool *t, const char *op, int rc, struct rec *r, const char *why)
-{
-    struct json_object *o = rc == 0 ? rec_json(op, r) : json_object_new_object();
-    rec_free(r);
-    result(t, op, rc, rc == 0 ? NULL : why, o);
-}
-
-static void run_fax(struct tool *t, const struct api_call *call, const struct cmd *c)
-{
-    const char *to[API_SEND_FAX_TO_MAX], *files[API_SEND_FAX_DOCS_MAX];
-    const char *cover = opt_value(c, "--cover"), *res = opt_value(c, "--resolution");
-    struct api_fax_doc docs[API_SEND_FAX_DOCS_MAX];
-    struct api_fax f = {.to = to, .docs = docs, .resolution = API_FAX_HIGH};
-    struct rec r;
-    char why[256] = "";
-    int rc = 0;
-
-    to[0] = c->argv[1];
-    files[0] = c->argv[2];
-    f.n_to = 1 + (size_t)opt_values(c, "--to", to + 1, API_SEND_FAX_TO_MAX - 1);
-    f.n_docs = 1 + (size_t)opt_values(c, "--file", files + 1, API_SEND_FAX_DOCS_MAX - 1);
-    f.cover_index = cover ? atoi(cover) : 0;
-    f.cover_text = opt_value(c, "--cover-text");
-    if (res && strcmp(res, "Low") == 0)
-        f.resolution = API_FAX_LOW;
-    for (size_t i = 0; i < f.n_docs; i++) {
-        docs[i] = (struct api_fax_doc){.fd = open(files[i], O_RDONLY | O_CLOEXEC),
-                                       .content_type = opt_value(c, "--type"),
-                                       .file_name = files[i]};
-        if (docs[i].fd < 0 && rc == 0)
-            rc = -errno;
-    }
-    if (rc == 0)
-        rc = api_send_fax(t->api, call, &f, &r, why, sizeof(why));
-    else
-        memset(&r, 0, sizeof(r)), snprintf(why, sizeof(why), "cannot open a FILE");
-    for (size_t i = 0; i < f.n_docs; i++)
-        if (docs[i].fd >= 0)
-            close(docs[i].fd);
-    send_result(t, "fax", rc, &r, why);
-}
-
-/* covers | numbers: one line per entry, then the result. */
-static void run_lookup(struct tool *t, const struct api_call *call, const char *op)
-{
-    struct json_object *o;
-    size_t n = 0;
-    int rc;
-
-    if (strcmp(op, "covers") == 0) {
-        struct api_cover_page *v = NULL;
-        rc = api_send_cover_pages(t->api, call, &v, &n);
-        for (size_t i = 0; i < n; i++) {
-            o = json_object_new_object();
-            json_object_object_add(o, "op", json_object_new_string("cover"));
-            json_object_object_add(o, "index", json_object_new_int(v[i].index));
-            json_object_object_add(o, "name", json_object_new_string(v[i].name));
-            emit(t, o);
-        }
-        free(v);
-    } else {
-        struct api_phone_number *v = NULL;
-        rc = api_send_numbers(t->api, call, &v, &n);
-        for (size_t i = 0; i < n; i++) {
-            o = json_object_new_object();
-            json_object_object_add(o, "op", json_object_new_string("number"));
-            json_object_object_add(o, "number", json_object_new_string(v[i].number));
-            json_object_object_add(o, "type", json_object_new_string(v[i].type));
-            json_object_object_add(o, "usageType", json_object_new_string(v[i].usage_type));
-            json_object_object_add(o, "sms",
-                                   json_object_new_boolean(v[i].features & API_PHONE_SMS));
-            emit(t, o);
-        }
-        free(v);
-    }
-    o = json_object_new_object();
-    json_object_object_add(o, "count", json_object_new_int64((int64_t)n));
-    result(t, op, rc, NULL, o);
-}
-
-static bool is_send(const char *op)
-{
-    return strcmp(op, "fax") == 0 || strcmp(op, "sms") == 0 || strcmp(op, "pager") == 0;
 }
 
 static void run(struct tool *t, const struct cmd *c)
@@ -442,18 +330,8 @@ static void run(struct tool *t, const struct cmd *c)
         result(t, op, rc, NULL, o);
     } else if (strcmp(op, "fetch") == 0) {
         run_fetch(t, &call, c);
-    } else if (strcmp(op, "fax") == 0) {
-        run_fax(t, &call, c);
-    } else if (strcmp(op, "sms") == 0 || strcmp(op, "pager") == 0) {
-        struct rec r;
-        char why[256] = "";
-        rc = op[0] == 's'
-                 ? api_send_sms(t->api, &call, opt_value(c, "--from"), c->argv[1], c->argv[2], &r,
-                                why, sizeof(why))
-                 : api_send_pager(t->api, &call, c->argv[1], c->argv[2], &r, why, sizeof(why));
-        send_result(t, op, rc, &r, why);
-    } else if (strcmp(op, "covers") == 0 || strcmp(op, "numbers") == 0) {
-        run_lookup(t, &call, op);
+    } else if (run_send(t, &call, c)) {
+        /* fax, sms, pager, covers, numbers: rcapi_send.c */
     } else if (strcmp(op, "sleep") == 0) {
         int64_t ms = strtoll(c->argv[1], NULL, 10);
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
