@@ -287,19 +287,20 @@ class Sender:
 
     @staticmethod
     def fax_recipients(raw):
-        if raw is None or raw == [] or raw == "":
+        if raw is None or raw == []:
             raise mandatory("to")
         if not isinstance(raw, list):
-            raw = [raw]
+            raise invalid("to")
         out, seen = [], set()
         for r in raw:
-            name = None
-            if isinstance(r, dict):
-                name = r.get("name")
-                r = r.get("phoneNumber")
-                if name is not None and not isinstance(name, str):
-                    raise invalid("to.name")
-            number = normalize_number(r)
+            if not isinstance(r, dict):
+                raise invalid("to")
+            name = r.get("name")
+            if name is not None and not isinstance(name, str):
+                raise invalid("to.name")
+            if r.get("phoneNumber") in (None, ""):
+                raise mandatory("to.phoneNumber")
+            number = normalize_number(r["phoneNumber"])
             if number is None:
                 raise invalid("to.phoneNumber")
             if number in seen:

@@ -224,8 +224,8 @@ def parse_fax_request(req):
                 value = decoded(msg, data).decode("utf-8")
             except UnicodeDecodeError:
                 raise envelope_error()
-            if name == "to":
-                fields.setdefault("to", []).append(value.strip())
+            if name == "to":  # a text field holds the number alone
+                fields.setdefault("to", []).append({"phoneNumber": value.strip()})
             else:
                 fields[name] = value if name == "coverPageText" else value.strip()
         else:

@@ -166,6 +166,31 @@ def test_fax_multipart_mixed_text_and_default_cover(emu, token):
     assert wait_for(status_is(emu, token, rec["id"], "Sent"))["faxPageCount"] == 2
 
 
+def test_fax_quoted_printable_document_and_configured_default_cover(emu, token):
+    emu.control("POST", "/control/send-config", {"default_cover": 13})
+    try:
+        r = form_fax(emu, token, [field("to", "+16505552010"), part([
+            ("Content-Disposition", 'form-data; name="attachment"; filename="n.txt"'),
+            ("Content-Type", "text/plain"), ("Content-Transfer-Encoding", "quoted-printable")],
+            "caf=C3=A9 =\r\nsoon")])
+    finally:
+        emu.control("POST", "/control/send-config", {"default_cover": 6})
+    assert r.status == 200, r
+    assert r.json()["coverIndex"] == 13
+    assert sent(emu)[-1]["attachments"][0]["sha256"] == \
+        hashlib.sha256("café soon".encode()).hexdigest()
+
+
+def test_fax_send_time_in_the_future_stays_queued(emu, token):
+    later = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 3600))
+    held = form_fax(emu, token, [field("to", "+16505552011"), field("sendTime", later),
+                                 document(pdf("x"))]).json()
+    now = form_fax(emu, token, [field("to", "+16505552012"), document(pdf("x"))]).json()
+    assert wait_for(status_is(emu, token, now["id"], "Sent"))
+    # the one sent after it is done; the held one is still waiting for its time
+    assert record(emu, token, held["id"])["messageStatus"] == "Queued"
+
+
 def test_fax_form_data_json_envelope_base64_octet_stream(emu, token):
     doc = pdf("one", "two", "three")
     env = {"to": [{"phoneNumber": "+16505552002", "name": "Pat"}], "faxResolution": "High",
@@ -222,6 +247,16 @@ def test_fax_several_documents_and_recipients(emu, token):
      400, "CMN-101", "coverPageText"),
     ([field("to", "+16505552004"), field("sendTime", "tomorrow"), "PDF"], 400, "CMN-101",
      "sendTime"),
+    ([field("to", "+16505552004"), field("isoCode", "uk"), "PDF"], 400, "CMN-101", "isoCode"),
+    ([part([("Content-Disposition", 'form-data; name="json"; filename="r.json"'),
+            ("Content-Type", "application/json")], '{"to": "+16505552004"}'), "PDF"],
+     400, "CMN-101", "to"),
+    ([part([("Content-Disposition", 'form-data; name="json"; filename="r.json"'),
+            ("Content-Type", "application/json")], '{"to": ["+16505552004"]}'), "PDF"],
+     400, "CMN-101", "to"),
+    ([part([("Content-Disposition", 'form-data; name="json"; filename="r.json"'),
+            ("Content-Type", "application/json")], '{"to": [{"name": "Pat"}]}'), "PDF"],
+     400, "CMN-100", "to.phoneNumber"),
     ([part([("Content-Disposition", 'form-data; name="json"; filename="r.json"'),
             ("Content-Type", "application/json")], "{not json"), "PDF"], 400, "MSG-349", None),
 ])
@@ -269,15 +304,22 @@ def test_fax_size_limits(emu, token):
                               document(big)])
     assert r.status == 200, r  # exactly 50 MiB is allowed
     assert sent(emu)[-1]["attachments"][0]["size"] == 50 * MIB
-    # over the 55 MiB body limit: refused from the headers, before the body is read
+    # over the body limits (55 MiB for a fax, 10 MiB for an SMS): refused from
+    # the headers, before the body is read
+    assert announce(emu, token, FAX % "~", 55 * MIB + 1).startswith(b"HTTP/1.1 413")
+    assert announce(emu, token, SMS % "~", 10 * MIB + 1).startswith(b"HTTP/1.1 413")
+
+
+def announce(emu, token, path, length):
+    """Send only the headers of a POST announcing length bytes; the answer's start."""
     import socket
     import urllib.parse
     u = urllib.parse.urlsplit(emu.server)
     with socket.create_connection((u.hostname, u.port), timeout=30) as s:
         s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
                    "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: %d\r\n\r\n"
-                   % (FAX % "~", token, 55 * MIB + 1)).encode())
-        assert s.recv(64).startswith(b"HTTP/1.1 413")
+                   % (path, token, length)).encode())
+        return s.recv(64)
 
 
 def test_fax_numbers_that_cannot_receive_and_broken_documents(emu, token):
@@ -363,6 +405,9 @@ def test_sms_sender_rules(emu, token):
     error(r, 400, "CMN-100")
     r = emu.api("POST", SMS % "~", token, b"{", {"Content-Type": "application/json"})
     error(r, 400, "CMN-103")
+    r = emu.api("POST", SMS % "~", token, multipart([field("text", "x")]),
+                {"Content-Type": "multipart/form-data; boundary=" + BOUNDARY})
+    assert r.status == 501 and r.json()["errorCode"] == "CMN-202", r
     emu.control("POST", "/control/send-config", {"phone_numbers": {"101": [
         {"phoneNumber": "+16505550101", "features": ["CallerId"]},
         {"phoneNumber": "+16505553333", "features": ["SmsSender"]}]}})
