@@ -97,7 +97,7 @@ static int send_once(struct api *a, const struct api_call *c, struct exec_req *r
     } else if (res.attempts == 0 || !res.http.sent) {
         say(why, whylen, "not sent: %s",
             res.attempts == 0 ? "no rate-limit slot or access token before the deadline"
-                              : (res.http.cc_msg[0] ? res.http.cc_msg : "the deadline passed"));
+                              : (res.http.cc_msg[0] ? res.http.cc_msg : "it never left"));
     } else if (res.http.sink_rc) {
         rc = res.http.sink_rc; /* the body was cut short: the server cannot have acted */
         say(why, whylen, "not sent: reading the document failed (%s)", strerror(-rc));

@@ -263,6 +263,13 @@ def test_pacing_in_the_heavy_group(emu):
     assert len(new_sent(emu, before)) == 3
 
 
+def test_unreachable_server_is_known_not_sent(emu, tmp_path):
+    path = emu.write_credentials(str(tmp_path / "c"), server_url="http://127.0.0.1:1")
+    r = rcapi(path, "sms", "+16505552206", "x", "--from", "+16505550101", opts=["-t", "3"])
+    res = r.one("sms")
+    assert res["errno"] == "EHOSTUNREACH" and res["error"].startswith("not sent"), res
+
+
 # ------------------------------------------------------- status and lookups
 def test_number_that_cannot_receive_ends_sending_failed_via_sync(emu):
     ext = emu.extensions()[0]["id"]
