@@ -70,6 +70,10 @@ const char *errmap_name(int err)
         return "ENOMEM";
     case EPERM:
         return "EPERM";
+    case EINPROGRESS:
+        return "EINPROGRESS";
+    case EMSGSIZE:
+        return "EMSGSIZE";
     default:
         return "E?";
     }

@@ -230,6 +230,29 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
+/* The request body, from a streamed reader (http_req.body_read). */
+static size_t on_read(char *p, size_t size, size_t nmemb, void *ctx)
+{
+    struct xfer *x = ctx;
+    ssize_t n = x->rq->body_read(x->rq->body_ctx, p, size * nmemb);
+
+    if (n < 0) {
+        x->rs->sink_rc = (int)n;
+        return CURL_READFUNC_ABORT;
+    }
+    return (size_t)n;
+}
+
+/* libcurl wants the body again from its start (only offset 0 is offered). */
+static int on_seek(void *ctx, curl_off_t offset, int origin)
+{
+    struct xfer *x = ctx;
+
+    if (offset != 0 || origin != SEEK_SET || x->rq->body_rewind(x->rq->body_ctx) != 0)
+        return CURL_SEEKFUNC_CANTSEEK;
+    return CURL_SEEKFUNC_OK;
+}
+
 /* Value of a response header of the last request, or NULL. */
 static const char *header(CURL *e, const char *name)
 {
@@ -443,6 +466,15 @@ static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfe
     free(host);
     if (strcmp(rq->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (rq->body_read) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(e, CURLOPT_READDATA, x);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+        if (strcmp(rq->method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
     } else {
         if (rq->body) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
@@ -480,13 +512,21 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
             return rs->sink_rc;
         }
     }
+    if (rq->body_read) {
+        rc = rq->body_rewind(rq->body_ctx);
+        if (rc != 0) {
+            rs->sink_rc = rc < 0 ? rc : -EIO;
+            rs->cc = CURLE_READ_ERROR;
+            return rs->sink_rc;
+        }
+    }
     e = easy_take(h);
     x.e = e;
     rs->body.max = rq->max_body ? rq->max_body : HTTP_ERR_BODY_MAX;
     hdrs = add_header(hdrs, "Accept", rq->accept ? rq->accept : "application/json");
     if (rq->authorization)
         hdrs = add_header(hdrs, "Authorization", rq->authorization);
-    if (rq->body && rq->content_type)
+    if ((rq->body || rq->body_read) && rq->content_type)
         hdrs = add_header(hdrs, "Content-Type", rq->content_type);
     if (rq->range)
         hdrs = add_header(hdrs, "Range", rq->range);

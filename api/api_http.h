@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "api/api.h"
 #include "util/buf.h"
@@ -49,6 +50,15 @@ struct http_req {
     api_sink_fn sink;        /* receives content, or NULL to buffer everything */
     void *sink_ctx;          /* its argument */
     const char *expect_type; /* expected media type; NULL/"" = anything but JSON */
+    /* Streamed request body, instead of body (e.g. a fax document read from
+     * its file; body_len is its length): body_rewind(ctx) is called before
+     * each exchange (0 or -errno), then body_read(ctx, dst, n) copies up to n
+     * bytes and returns how many, 0 at the end, or -errno; it must produce
+     * exactly body_len bytes.  A reader's -errno ends the exchange (sink_rc):
+     * the server got an incomplete body, so it cannot have acted on it. */
+    ssize_t (*body_read)(void *ctx, char *dst, size_t n);
+    int (*body_rewind)(void *ctx);
+    void *body_ctx;
 };
 
 struct http_resp {
@@ -70,7 +80,7 @@ struct http_resp {
     bool streamed;          /* the body went to the sink */
     bool type_mismatch;     /* a sink was given but the answer was not the content asked for */
     bool too_big;           /* a buffered body exceeded its cap */
-    int sink_rc;            /* the sink's -errno when it stopped the transfer, else 0 */
+    int sink_rc;            /* the sink's (or body reader's) -errno when it stopped it, else 0 */
     int64_t received;       /* body bytes received (streamed or buffered) */
     struct buf body;        /* the buffered body (NUL-terminated) */
     int64_t elapsed_ms;     /* time the exchange took */

@@ -26,6 +26,7 @@ import urllib.parse
 import emu_auth
 import emu_counts
 import emu_mailbox as mbx
+import emu_send
 import emu_sync
 from emu_http import (JSON_TYPE, REASONS, ApiError, BaseHandler, Response, bad_param,
                       dumps, error_body, json_response)
@@ -39,7 +40,12 @@ GROUP = {"token": "Auth", "revoke": "Auth", "extension_list": "Medium",
          "extension_get": "Light", "list": "Light", "get": "Light", "get_batch": "Light",
          "put": "Medium", "patch": "Medium", "delete": "Medium", "sync_fsync": "Light",
          "sync_isync": "Light", "content": "Medium", "platform_content": "Medium",
-         "other": "Light"}
+         "other": "Light",
+         # sending (emu_send): the spec's x-throttling-group of each operation
+         "fax": "Heavy", "sms": "Medium", "pager": "Medium", "phone_numbers": "Light",
+         "cover_pages": "Light"}
+SEND_PATHS = {"fax": ("fax", "POST"), "sms": ("sms", "POST"), "company-pager": ("pager", "POST"),
+              "phone-number": ("phone_numbers", "GET")}
 JSON_ERROR_200 = b'{"errorCode":"CMN-301","message":"Request rate exceeded"}'
 STATUS_FAULT_CODES = {400: ("CMN-101", "Parameter value is invalid"),
                       401: ("OAU-149", "Invalid token"),
@@ -146,6 +152,7 @@ class App:
         self.penalty_given = False  # --penalty or control "penalty" set it apart from the window
         self.boundary_lock = threading.Lock()
         self.boundary_seq = 0
+        self.sender = emu_send.Sender(self)
 
     # ------------------------------------------------------------- routing
     @staticmethod
@@ -157,6 +164,8 @@ class App:
                 return "token", RouteInfo(allowed=("POST",))
             if segs[2] == "revoke":
                 return "revoke", RouteInfo(allowed=("POST",))
+        if listener == "platform" and segs == ["restapi", "v1.0", "dictionary", "fax-cover-page"]:
+            return "cover_pages", RouteInfo(allowed=("GET",))
         if len(segs) < 5 or segs[:3] != ["restapi", "v1.0", "account"] or segs[4] != "extension":
             return "other", RouteInfo()
         acc = segs[3]
@@ -172,6 +181,9 @@ class App:
             return "extension_get", RouteInfo(acc, ext, allowed=("GET",))
         if rest[1] == "message-sync" and len(rest) == 2:
             return "sync_fsync", RouteInfo(acc, ext, allowed=("GET",))
+        if rest[1] in SEND_PATHS and len(rest) == 2:
+            name, method = SEND_PATHS[rest[1]]
+            return name, RouteInfo(acc, ext, allowed=(method,))
         if rest[1] != "message-store":
             return "other", RouteInfo()
         if len(rest) == 2:
@@ -705,7 +717,11 @@ class App:
         return resp
 
     def dispatch_api(self, req, route, info, owner):
+        if route == "cover_pages":
+            return self.sender.handle(route, req, None, owner)
         ext = self.resolve(info, owner)
+        if route in emu_send.ROUTES:
+            return self.sender.handle(route, req, ext, owner)
         if route == "extension_list":
             return self.handle_extension_list(req, info, owner)
         if route == "extension_get":
@@ -758,6 +774,14 @@ class ApiHandler(BaseHandler):
     """Platform or media listener (class attribute `listener`)."""
 
     listener = "platform"
+
+    def body_limit(self):
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if self.listener == "platform" and path.endswith("/fax"):
+            return emu_send.fp.FAX_BODY_MAX
+        if self.listener == "platform" and path.endswith("/sms"):
+            return emu_send.SMS_BODY_MAX
+        return super().body_limit()
 
     def on_answer(self, status):
         self.app.counts.answered(status)

@@ -2,7 +2,8 @@
 
 This module owns the control API of README "Control listener": counts,
 faults, adding and changing messages "from another device", server truth,
-attachment bytes, token expiry, sync-token invalidation and run-time config.
+attachment bytes, token expiry, sync-token invalidation, run-time config,
+and what the send endpoints received and how they behave (emu_send).
 It is never rate-limited, faulted or counted.  JSON in, JSON out; a bad
 request is 400 {"error": "..."}, an unknown path or id 404 {"error": "..."}.
 """
@@ -113,6 +114,18 @@ class ControlHandler(BaseHandler):
         if s == ["sync", "invalidate"] and m == "POST":
             app.sync.invalidate()
             return self.ok({"generation": app.sync.generation})
+        if s == ["sent"] and m == "GET":
+            return self.ok(app.sender.snapshot())
+        if s == ["sent", "reset"] and m == "POST":
+            app.sender.reset()
+            return self.ok([])
+        if s == ["send-config"] and m in ("GET", "POST"):
+            if m == "POST":
+                try:
+                    app.sender.settings.update(_object(req), mb)
+                except ValueError as e:
+                    raise ControlError(400, str(e))
+            return self.ok(app.sender.settings.get())
         if s == ["config"] and m in ("GET", "POST"):
             if m == "POST":
                 self.set_config(_object(req))

@@ -25,7 +25,7 @@ DEFAULTS = {
 }
 ROUTES = ("token", "revoke", "extension_list", "extension_get", "list", "get", "get_batch",
           "put", "patch", "delete", "sync_fsync", "sync_isync", "content",
-          "platform_content", "other")
+          "platform_content", "other", "fax", "sms", "pager", "phone_numbers", "cover_pages")
 
 
 class Fault:

@@ -191,6 +191,10 @@ class BaseHandler(BaseHTTPRequestHandler):
     def dispatch(self, req):
         raise NotImplementedError
 
+    def body_limit(self):
+        """The largest request body this request may have (413 above it)."""
+        return MAX_BODY
+
     # -- request body ------------------------------------------------------
     def _read_body(self):
         te = (self.headers.get("Transfer-Encoding") or "").lower()
@@ -210,7 +214,7 @@ class BaseHandler(BaseHTTPRequestHandler):
                         if t in (b"\r\n", b"\n", b""):
                             break
                     return bytes(out)
-                if len(out) + size > MAX_BODY:
+                if len(out) + size > self.body_limit():
                     raise ValueError("too large")
                 out += self.rfile.read(size)
                 self.rfile.readline(3)
@@ -223,7 +227,7 @@ class BaseHandler(BaseHTTPRequestHandler):
             raise BodyError("bad Content-Length")
         if n < 0:
             raise BodyError("bad Content-Length")
-        if n > MAX_BODY:
+        if n > self.body_limit():
             raise ValueError("too large")
         data = self.rfile.read(n)
         if len(data) != n:

@@ -11,6 +11,11 @@ overlay of changes made since start:
 - Changes (read status, availability, messages added through the control API)
   live in those arrays plus two small dicts (lastModifiedTime overrides and
   added-message fields), so 100,000 messages per extension fit in a few MB.
+- Messages created by the send endpoints (emu_send) are added messages whose
+  fields carry a "sent" spec: parties, text, status, fax facts and the
+  rendered document's bytes; their status changes through set_sent_status.
+- Peers beyond the generated ones (a number someone sent to) are appended per
+  extension (peer_for), each with its own conversation.
 
 Message index order is creation-time order, so a date window is a bisection
 and "newest first" is descending index.  Message ids are
@@ -188,6 +193,7 @@ class Extension:
         self.added = {}             # index -> fields given to POST /control/messages
         self.specials = {}          # role -> index
         self.n_generated = 0
+        self.extra_peers = []       # peers added by sends: (phone, number, name, location, ext id)
 
     def public(self):
         return {"id": str(self.id), "extensionNumber": self.number, "name": self.name}
@@ -313,6 +319,8 @@ class Mailbox:
 
     def peer_info(self, ext, p):
         """(phone or None, ext number or None, name or None, location or None, ext id or None)."""
+        if p >= N_PHONE_PEERS + N_PAGER_PEERS:
+            return ext.extra_peers[p - N_PHONE_PEERS - N_PAGER_PEERS]
         cache = self._peer_cache.get(ext.index)
         if cache is None:
             cache = [self._peer_info(ext, k) for k in range(N_PHONE_PEERS + N_PAGER_PEERS)]
@@ -334,7 +342,30 @@ class Mailbox:
         location = LOCATIONS[(h >> 24) % len(LOCATIONS)] if (h >> 32) % 2 else None
         return phone, None, name, location, None
 
+    def n_peers(self, ext):
+        return N_PHONE_PEERS + N_PAGER_PEERS + len(ext.extra_peers)
+
+    def peer_for(self, ext, phone=None, number=None):
+        """The peer index of a phone number (or, without one, an extension
+        number) for ext: a generated peer when one has it, else a new peer."""
+        with self.lock:
+            for p in range(self.n_peers(ext)):
+                info = self.peer_info(ext, p)
+                if (phone is not None and info[0] == phone) or \
+                        (phone is None and number is not None and info[1] == number):
+                    return p
+            if self.n_peers(ext) >= 65535:
+                raise ValueError("too many peers")
+            other = self.by_number.get(number) if number is not None else None
+            ext.extra_peers.append((phone, number, other.name if other else None, None,
+                                    other.id if other else None))
+            return self.n_peers(ext) - 1
+
     def conversation_id(self, ext, p):
+        if p >= N_PHONE_PEERS + N_PAGER_PEERS:
+            phone, number = self.peer_info(ext, p)[:2]
+            h = _h64(self.seed, "xconv", ext.index, phone or number)
+            return 10 ** 12 + h % (TWO53 - 10 ** 13)
         cache = self._conv_cache.get(ext.index)
         if cache is None:
             cache = [self._conversation_id(ext, k) for k in range(N_PHONE_PEERS + N_PAGER_PEERS)]
@@ -472,6 +503,19 @@ class Mailbox:
                 d["images"] = images
         if "subject" in added and added["subject"] is not None:
             subject = added["subject"]
+        sent = added.get("sent")
+        if sent is not None:  # made by a send endpoint: its spec decides
+            d["sent"] = sent
+            d["from"] = dict(sent["from"]) if sent.get("from") is not None else None
+            d["to"] = [dict(t) for t in sent["to"]]
+            d["status"] = sent["status"]
+            subject = sent.get("text")
+            if typ == "Fax":
+                d["pages"] = sent["page_count"]
+                d["resolution"] = sent["resolution"]
+                d["cover"] = sent["cover"]
+                d["tiff"] = False
+                d["sources"] = 0
         d["subject"] = subject
         return d
 
@@ -558,10 +602,14 @@ class Mailbox:
                 rec["faxPageCount"] = d["pages"]
                 if d["direction"] == "Outbound":
                     rec["coverIndex"] = d["cover"]
+                    if d.get("sent") and d["sent"].get("cover_text") is not None:
+                        rec["coverPageText"] = d["sent"]["cover_text"]
             elif typ == "VoiceMail":
                 rec["vmTranscriptionStatus"] = d["transcription"]
             elif typ == "Pager":
                 rec["pgToDepartment"] = False
+            if d.get("sent") and d["sent"].get("delivery_error"):
+                rec["deliveryErrorCode"] = d["sent"]["delivery_error"]
             return rec
 
     def tombstone(self, ext, i):
@@ -573,7 +621,7 @@ class Mailbox:
             d = self._details(ext, i)
             out = {"extension_id": str(ext.id), "availability": AVAILABILITIES[ext.avail[i]],
                    "record": self.record(ext, i)}
-            if d["type"] == "Fax":
+            if d["type"] == "Fax" and not d.get("sent"):
                 out["content_words"] = list(d["words"]) + [d["unique_word"]]
                 out["unique_word"] = d["unique_word"]
             roles = [r for r, idx in ext.specials.items() if idx == i]
@@ -607,6 +655,8 @@ class Mailbox:
     def _render(self, ext, i, d, att_id):
         mid = d["id"]
         typ = d["type"]
+        if typ == "Fax" and d.get("sent"):
+            return d["sent"]["rendered"]
         k = att_id - mid
         created = iso_ms(ext.ctime[i])
         if typ == "Fax":
@@ -681,14 +731,15 @@ class Mailbox:
             else:
                 res = [i for i in range(hi - 1, lo - 1, -1) if kok[K[i]] and aok[A[i]] and rok[R[i]]]
             if conversation_id is not None:
-                peers = {p for p in range(N_PHONE_PEERS + N_PAGER_PEERS)
+                peers = {p for p in range(self.n_peers(ext))
                          if self.conversation_id(ext, p) == conversation_id}
                 P = ext.peer
                 res = [i for i in res if K[i] in CONVERSATION_KINDS and P[i] in peers]
             if phone is not None:
                 want = "".join(ch for ch in phone if ch.isdigit())
                 peers = set()
-                for p in range(N_PHONE_PEERS):
+                for p in list(range(N_PHONE_PEERS)) + list(range(
+                        N_PHONE_PEERS + N_PAGER_PEERS, self.n_peers(ext))):
                     ph = self.peer_info(ext, p)[0]
                     if ph and "".join(ch for ch in ph if ch.isdigit()) == want:
                         peers.add(p)
@@ -770,28 +821,56 @@ class Mailbox:
             raise ValueError("no %s %s messages" % (direction, typ))
         with self.lock:
             i = len(ext.kind)
-            if i >= EXT_STRIDE:
-                raise ValueError("extension is full")
-            lm = self.tick()
-            ct = lm // 1000 * 1000
-            if len(ext.ctime) and ext.ctime[-1] > ct:
-                ct = ext.ctime[-1]
             peer = N_PHONE_PEERS + (i % N_PAGER_PEERS) if KIND_TYPE[kind] == 3 else 2 + i % 30
             if isinstance(frm, dict) and frm.get("phoneNumber"):
                 for p in range(N_PHONE_PEERS):
                     if self.peer_info(ext, p)[0] == frm["phoneNumber"]:
                         peer = p
                         break
-            ext.ctime.append(ct)
-            ext.kind.append(kind)
-            ext.peer.append(peer)
-            ext.read.append(READ if read_status == "Read" else UNREAD)
-            ext.avail.append(ALIVE)
             fields = {}
             if frm is not None:
                 fields["from"] = frm
             if subject is not None:
                 fields["subject"] = subject
+            return self._append(ext, kind, peer, read_status, fields)
+
+    def add_sent(self, ext, typ, direction, peer, read_status, spec):
+        """Append a message made by a send endpoint (see emu_send); spec is
+        kept by reference and read whenever the record is built."""
+        kinds = {("Fax", "Outbound"): K_FAX_OUT, ("SMS", "Outbound"): K_SMS_OUT,
+                 ("Pager", "Outbound"): K_PAGER_OUT, ("Pager", "Inbound"): K_PAGER_IN}
+        with self.lock:
+            return self._append(ext, kinds[(typ, direction)], peer, read_status, {"sent": spec})
+
+    def _append(self, ext, kind, peer, read_status, fields):
+        with self.lock:
+            i = len(ext.kind)
+            if i >= EXT_STRIDE:
+                raise ValueError("extension is full")
+            lm = self.tick()
+            ct = lm // 1000 * 1000
+            if len(ext.ctime) and ext.ctime[-1] > ct:
+                ct = ext.ctime[-1]
+            ext.ctime.append(ct)
+            ext.kind.append(kind)
+            ext.peer.append(peer)
+            ext.read.append(READ if read_status == "Read" else UNREAD)
+            ext.avail.append(ALIVE)
             ext.added[i] = fields
             ext.lastmod[i] = lm
             return i
+
+    def set_sent_status(self, ext, i, status, to=None, page_count=None, delivery_error=None):
+        """A sent message's status moves on (Queued -> Sent / SendingFailed):
+        its spec changes and lastModifiedTime moves, so ISync reports it."""
+        with self.lock:
+            spec = ext.added[i]["sent"]
+            spec["status"] = status
+            if to is not None:
+                spec["to"] = to
+            if page_count is not None:
+                spec["page_count"] = page_count
+            if delivery_error is not None:
+                spec["delivery_error"] = delivery_error
+            self._detail_cache.pop((ext.index, i), None)
+            ext.lastmod[i] = self.tick()

@@ -209,5 +209,12 @@ class Emulator:
     def config(self, **cfg):
         return self._call("POST", "/control/config", cfg)
 
+    def sent(self):
+        """What the send endpoints accepted so far (README "Sending")."""
+        return self._call("GET", "/control/sent")
+
+    def send_config(self, **cfg):
+        return self._call("POST", "/control/send-config", cfg)
+
     def extensions(self):
         return self.info["extensions"]

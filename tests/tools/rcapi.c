@@ -9,7 +9,12 @@
  *   login | extensions | list EXT TYPE | get EXT ID[,ID...] |
  *   read EXT ID Read|Unread | restore EXT ID |
  *   delete EXT ID [--purge] [--from alive|deleted] | sync EXT [TOKEN] |
- *   fetch URI TYPE SIZE [--range N] [--out FILE] | stats | sleep MS
+ *   fetch URI TYPE SIZE [--range N] [--out FILE] | stats | sleep MS |
+ *   fax NUMBER FILE [--file FILE]... [--to NUMBER]... [--cover N] [--cover-text TEXT]
+ *       [--resolution High|Low] [--type CONTENT_TYPE] |
+ *   sms NUMBER TEXT [--from NUMBER] | pager EXTNUMBER TEXT | covers | numbers
+ * (sends go from the credentials' own extension; fax: cover 0 and High by default)
+ * stats also says peak_rss_kb, the tool's peak resident memory.
  * Each result is one JSON line ({"op": ..., "rc": 0 or -errno, "errno": ...};
  * records one line each, ids as strings).  Lines go to stdout, or to stderr
  * when a fetch writes its content to stdout.  -d: debug log on stderr.
@@ -33,24 +38,9 @@
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "rcapi.h"
 
-struct cmd {
-    char **argv; /* the command word and its arguments */
-    int argc;    /* how many */
-};
-
-struct tool {
-    struct api *api;          /* the client */
-    enum api_prio prio;       /* priority of every call */
-    FILE *out;                /* where JSON lines go */
-    pthread_mutex_t out_lock; /* one line at a time */
-    struct cmd *cmds;         /* the commands */
-    int ncmds;                /* how many */
-    _Atomic int next;         /* next command for a worker */
-    _Atomic int failed;       /* a command failed */
-};
-
-static void emit(struct tool *t, struct json_object *o)
+void emit(struct tool *t, struct json_object *o)
 {
     pthread_mutex_lock(&t->out_lock);
     fprintf(t->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -66,7 +56,7 @@ static struct json_object *u64s(uint64_t v)
     return json_object_new_string(b);
 }
 
-static void result(struct tool *t, const char *op, int rc, const char *msg, struct json_object *o)
+void result(struct tool *t, const char *op, int rc, const char *msg, struct json_object *o)
 {
     if (!o)
         o = json_object_new_object();
@@ -80,7 +70,7 @@ static void result(struct tool *t, const char *op, int rc, const char *msg, stru
     emit(t, o);
 }
 
-static struct json_object *rec_json(const char *op, const struct rec *r)
+struct json_object *rec_json(const char *op, const struct rec *r)
 {
     struct json_object *o = json_object_new_object(), *atts = json_object_new_array();
 
@@ -97,6 +87,10 @@ static struct json_object *rec_json(const char *op, const struct rec *r)
         json_object_object_add(o, "conversationId", json_object_new_string(r->conversation_id));
         json_object_object_add(o, "creation_ms", json_object_new_int64(r->creation_ms));
         json_object_object_add(o, "modified_ms", json_object_new_int64(r->modified_ms));
+        json_object_object_add(o, "messageStatus", json_object_new_string(r->message_status));
+        json_object_object_add(o, "peer", r->peer ? json_object_new_string(r->peer) : NULL);
+        json_object_object_add(o, "subject",
+                               r->subject ? json_object_new_string(r->subject) : NULL);
     }
     for (size_t i = 0; i < r->n_att; i++) {
         const struct rec_attachment *a = &r->att[i];
@@ -167,7 +161,7 @@ static int sink_write(void *ctx, const void *p, size_t n)
     return 0;
 }
 
-static const char *opt_value(const struct cmd *c, const char *name)
+const char *opt_value(const struct cmd *c, const char *name)
 {
     for (int i = 1; i + 1 < c->argc; i++)
         if (strcmp(c->argv[i], name) == 0)
@@ -226,6 +220,22 @@ static void run_delete(struct tool *t, const struct api_call *call, const struct
     result(t, "delete", rc, NULL, o);
 }
 
+/* This program's own peak resident size (VmHWM: unlike getrusage, it does
+ * not include the memory of the process that exec'd us), or -1. */
+static int64_t peak_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long long kb = -1;
+
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
 static void run(struct tool *t, const struct cmd *c)
 {
     const char *op = c->argv[0];
@@ -234,7 +244,7 @@ static void run(struct tool *t, const struct cmd *c)
     char err[256] = "";
     int rc;
 
-    if (c->argc > 1 && strcmp(op, "fetch") != 0 && strcmp(op, "sleep") != 0 &&
+    if (c->argc > 1 && strcmp(op, "fetch") != 0 && strcmp(op, "sleep") != 0 && !is_send(op) &&
         parse_u64(c->argv[1], &ext) != 0) {
         result(t, op, -EINVAL, "EXT must be a number", NULL);
         return;
@@ -320,6 +330,8 @@ static void run(struct tool *t, const struct cmd *c)
         result(t, op, rc, NULL, o);
     } else if (strcmp(op, "fetch") == 0) {
         run_fetch(t, &call, c);
+    } else if (run_send(t, &call, c)) {
+        /* fax, sms, pager, covers, numbers: rcapi_send.c */
     } else if (strcmp(op, "sleep") == 0) {
         int64_t ms = strtoll(c->argv[1], NULL, 10);
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -332,6 +344,7 @@ static void run(struct tool *t, const struct cmd *c)
         json_object_object_add(o, "retries", json_object_new_int64((int64_t)st.retries));
         json_object_object_add(o, "rate_limited", json_object_new_int64((int64_t)st.rate_limited));
         json_object_object_add(o, "refreshes", json_object_new_int64((int64_t)st.refreshes));
+        json_object_object_add(o, "peak_rss_kb", json_object_new_int64(peak_rss_kb()));
         result(t, op, 0, NULL, o);
     }
 }
@@ -344,7 +357,8 @@ static int arity(const char *w)
         int n;
     } tab[] = {{"login", 0}, {"extensions", 0}, {"list", 2},   {"get", 2},
                {"read", 3},  {"restore", 2},    {"delete", 2}, {"sync", 1},
-               {"fetch", 3}, {"stats", 0},      {"sleep", 1}};
+               {"fetch", 3}, {"stats", 0},      {"sleep", 1},  {"fax", 2},
+               {"sms", 2},   {"pager", 2},      {"covers", 0}, {"numbers", 0}};
     for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
         if (strcmp(tab[i].w, w) == 0)
             return tab[i].n;
