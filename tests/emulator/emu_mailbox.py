@@ -213,6 +213,7 @@ class Mailbox:
         self._size_cache = {}       # (ext, index, attachment id) -> size of MMS images
         self._peer_cache = {}
         self._conv_cache = {}
+        self.listeners = []        # f(ext, index, new) after every add or change
         self.exts = []
         for e in range(int(extensions)):
             ext = Extension(e, EXT_ID_BASE + e * 1000, str(101 + e),
@@ -749,6 +750,7 @@ class Mailbox:
             if ext.read[i] != v:
                 ext.read[i] = v
                 ext.lastmod[i] = self.tick()
+                self.touched(ext, i)
 
     def set_availability(self, ext, i, name):
         with self.lock:
@@ -756,6 +758,7 @@ class Mailbox:
             if ext.avail[i] != v:
                 ext.avail[i] = v
                 ext.lastmod[i] = self.tick()
+                self.touched(ext, i)
 
     def add_message(self, ext, typ, direction="Inbound", read_status="Unread",
                     frm=None, subject=None):
@@ -794,4 +797,11 @@ class Mailbox:
                 fields["subject"] = subject
             ext.added[i] = fields
             ext.lastmod[i] = lm
+            self.touched(ext, i, new=True)
             return i
+
+    def touched(self, ext, i, new=False):
+        """Tell the listeners (push notifications) that message i was added or changed."""
+        with self.lock:
+            for f in self.listeners:
+                f(ext, i, new)
