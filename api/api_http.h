@@ -15,6 +15,7 @@
 #define RCFS_API_HTTP_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,9 @@ struct http_req {
     api_sink_fn sink;        /* receives content, or NULL to buffer everything */
     void *sink_ctx;          /* its argument */
     const char *expect_type; /* expected media type; NULL/"" = anything but JSON */
+    /* When set and true, the exchange is aborted (-EIO) as by http_shutdown, but
+     * only this one: a caller that must stop promptly (api_ws_stop). */
+    const _Atomic bool *cancel;
 };
 
 struct http_resp {
