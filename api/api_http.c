@@ -459,8 +459,8 @@ static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfe
         }
         if (strcmp(rq->method, "POST") != 0)
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-        else if (!rq->body)
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+        else if (!rq->body) /* an empty POST (POSTFIELDSIZE alone would leave it a GET) */
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
     }
 }
 
