@@ -20,11 +20,11 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define TOKEN_CALL_MS   30000 /* bound of one wstoken request */
-#define MAX_EXTENSIONS  500
-#define DEFAULT_MIN_MS  1000
-#define DEFAULT_MAX_MS  60000
-#define DEFAULT_UNAV_S  3600
+#define TOKEN_CALL_MS  30000 /* bound of one wstoken request */
+#define MAX_EXTENSIONS 500
+#define DEFAULT_MIN_MS 1000
+#define DEFAULT_MAX_MS 60000
+#define DEFAULT_UNAV_S 3600
 
 const char *api_ws_state_name(enum api_ws_state st)
 {
@@ -100,7 +100,8 @@ void ws_schedule_retry(struct api_ws *w, bool unavailable)
 
     if (unavailable) {
         ws_report(w, API_WS_UNAVAILABLE);
-        w->next_attempt_ms = w->unavailable_ms < 0 ? INT64_MAX : isotime_mono_ms() + w->unavailable_ms;
+        w->next_attempt_ms =
+            w->unavailable_ms < 0 ? INT64_MAX : isotime_mono_ms() + w->unavailable_ms;
         w->attempt = 0;
         return;
     }

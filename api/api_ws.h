@@ -37,15 +37,15 @@ struct api_ws;
 
 /* What push can do for the caller now (reported on every change, from the WS thread). */
 enum api_ws_state {
-    API_WS_SUBSCRIBED,   /* a fresh subscription is live: events before it may have been
-                            missed, so catch up now (one ISync per extension); events follow */
-    API_WS_RECOVERED,    /* the session was recovered after a drop: the server replays what
-                            it kept (at most 100 notifications), nothing to catch up */
-    API_WS_DOWN,         /* no live subscription (dropped, refused, unreachable, server
-                            error): poll until SUBSCRIBED or RECOVERED; retrying with backoff */
-    API_WS_UNAVAILABLE,  /* push not offered to this app (wstoken 403: no WebSocket
-                            permission) or the subscription refused (4xx): poll; retried
-                            only every unavailable_retry_s */
+    API_WS_SUBSCRIBED,  /* a fresh subscription is live: events before it may have been
+                           missed, so catch up now (one ISync per extension); events follow */
+    API_WS_RECOVERED,   /* the session was recovered after a drop: the server replays what
+                           it kept (at most 100 notifications), nothing to catch up */
+    API_WS_DOWN,        /* no live subscription (dropped, refused, unreachable, server
+                           error): poll until SUBSCRIBED or RECOVERED; retrying with backoff */
+    API_WS_UNAVAILABLE, /* push not offered to this app (wstoken 403: no WebSocket
+                           permission) or the subscription refused (4xx): poll; retried
+                           only every unavailable_retry_s */
 };
 
 /* One notification.  Pointers are valid during the callback only. */

@@ -15,12 +15,12 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define TICK_US          (200 * LWS_US_PER_MS)
-#define PHASE_MS         30000  /* upgrade + ConnectionDetails, or the subscription answer */
-#define HB_REPLY_MS      10000  /* a Heartbeat unanswered this long: the connection is dead */
-#define HB_QUIET_MS      60000  /* nothing received this long: send a Heartbeat */
-#define HB_MAX_MS        600000 /* at least one Heartbeat every 10 minutes */
-#define HB_MIN_MS        200
+#define TICK_US     (200 * LWS_US_PER_MS)
+#define PHASE_MS    30000  /* upgrade + ConnectionDetails, or the subscription answer */
+#define HB_REPLY_MS 10000  /* a Heartbeat unanswered this long: the connection is dead */
+#define HB_QUIET_MS 60000  /* nothing received this long: send a Heartbeat */
+#define HB_MAX_MS   600000 /* at least one Heartbeat every 10 minutes */
+#define HB_MIN_MS   200
 
 /* Close the connection soon (from outside a callback of it); `lost` follows. */
 static void kill_conn(struct api_ws *w, const char *why)
@@ -83,9 +83,9 @@ static void new_message_id(struct api_ws *w, char *out, size_t n)
 {
     uint64_t a = ws_random(w), b = ws_random(w);
 
-    snprintf(out, n, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-             (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000,
-             (unsigned long long)(b & 0xffffffffffffULL));
+    snprintf(out, n, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+             (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+             (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffULL));
 }
 
 /* Keep the newest wsc: always the one of a ConnectionDetails, else a higher sequence. */
@@ -156,8 +156,11 @@ static void on_note(struct api_ws *w, struct wsmsg *m)
     take_wsc(w, m, false);
     if (w->phase != WS_UP || strcmp(m->note_subscription, w->sub_id) != 0)
         return; /* another subscription's (e.g. one we replaced) */
-    ev = (struct api_ws_event){.ext_id = m->ext_id, .new_ids = m->ids, .n_new = m->n_ids,
-                               .n_updated = m->n_updated, .instant = m->instant};
+    ev = (struct api_ws_event){.ext_id = m->ext_id,
+                               .new_ids = m->ids,
+                               .n_new = m->n_ids,
+                               .n_updated = m->n_updated,
+                               .instant = m->instant};
     ws_stat(w, &w->stats.events);
     w->o.on_event(w->o.ctx, &ev);
 }

@@ -57,32 +57,32 @@ struct api_ws {
     pthread_mutex_t ctx_lock;   /* guards ctx against api_ws_stop's cancel while the thread
                                    destroys it; never held while calling back */
 
-    struct lws_context *ctx;      /* libwebsockets context */
-    struct lws *wsi;              /* the connection, or NULL */
-    lws_sorted_usec_list_t tick;  /* periodic timer that drives deadlines */
-    enum ws_phase phase;          /* where the connection is */
-    int64_t phase_deadline_ms;    /* OPENING/SUBSCRIBE must advance by then */
-    int64_t next_attempt_ms;      /* when to connect next (IDLE) */
-    int attempt;                  /* failed attempts in a row (backoff exponent) */
-    uint64_t rng;                 /* jitter and message ids (splitmix64 state) */
-    bool recovering;              /* this connection presented the wsc */
-    bool refused;                 /* the server refused the subscription (4xx) */
-    char *wsc;                    /* wsc token (secret), or NULL */
-    int64_t wsc_seq;              /* its sequence */
-    bool have_session;            /* the wsc's session holds our subscription */
-    int64_t down_since_ms;        /* when the last live session lost its connection */
-    int recovery_timeout_s;       /* from ConnectionDetails (180 until told) */
-    int idle_timeout_s;           /* from ConnectionDetails (0 until told) */
-    char sub_msgid[40];           /* messageId of the subscription request */
-    char sub_id[64];              /* the live subscription's id */
-    struct buf rx;                /* a message being reassembled from fragments */
-    bool rx_overflow;             /* the current message exceeded WSMSG_MAX: dropped */
+    struct lws_context *ctx;            /* libwebsockets context */
+    struct lws *wsi;                    /* the connection, or NULL */
+    lws_sorted_usec_list_t tick;        /* periodic timer that drives deadlines */
+    enum ws_phase phase;                /* where the connection is */
+    int64_t phase_deadline_ms;          /* OPENING/SUBSCRIBE must advance by then */
+    int64_t next_attempt_ms;            /* when to connect next (IDLE) */
+    int attempt;                        /* failed attempts in a row (backoff exponent) */
+    uint64_t rng;                       /* jitter and message ids (splitmix64 state) */
+    bool recovering;                    /* this connection presented the wsc */
+    bool refused;                       /* the server refused the subscription (4xx) */
+    char *wsc;                          /* wsc token (secret), or NULL */
+    int64_t wsc_seq;                    /* its sequence */
+    bool have_session;                  /* the wsc's session holds our subscription */
+    int64_t down_since_ms;              /* when the last live session lost its connection */
+    int recovery_timeout_s;             /* from ConnectionDetails (180 until told) */
+    int idle_timeout_s;                 /* from ConnectionDetails (0 until told) */
+    char sub_msgid[40];                 /* messageId of the subscription request */
+    char sub_id[64];                    /* the live subscription's id */
+    struct buf rx;                      /* a message being reassembled from fragments */
+    bool rx_overflow;                   /* the current message exceeded WSMSG_MAX: dropped */
     struct ws_out *out_head, *out_tail; /* messages waiting for WRITEABLE */
-    int64_t last_sent_ms;         /* last text message sent */
-    int64_t last_recv_ms;         /* last message received */
-    int64_t hb_deadline_ms;       /* a Heartbeat awaits an answer until then (0 none) */
-    enum api_ws_state reported;   /* last state told */
-    bool reported_any;            /* a state was told */
+    int64_t last_sent_ms;               /* last text message sent */
+    int64_t last_recv_ms;               /* last message received */
+    int64_t hb_deadline_ms;             /* a Heartbeat awaits an answer until then (0 none) */
+    enum api_ws_state reported;         /* last state told */
+    bool reported_any;                  /* a state was told */
 };
 
 /* api_ws.c */

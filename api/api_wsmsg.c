@@ -40,8 +40,7 @@ static struct json_object *field(struct json_object *o, const char *name)
 {
     struct json_object *v = NULL;
 
-    if (!o || !json_object_is_type(o, json_type_object) ||
-        !json_object_object_get_ex(o, name, &v))
+    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, name, &v))
         return NULL;
     return v;
 }
@@ -154,7 +153,7 @@ static void parse_meta(struct json_object *meta, struct wsmsg *m)
     struct json_object *t = field(meta, "type"), *wsc = field(meta, "wsc"), *v;
 
     m->type = t && json_object_is_type(t, json_type_string) ? type_of(json_object_get_string(t))
-                                                             : WSMSG_OTHER;
+                                                            : WSMSG_OTHER;
     copy_str(meta, "messageId", m->message_id, sizeof(m->message_id));
     m->status = get_int(meta, "status");
     v = field(wsc, "token");
@@ -186,7 +185,7 @@ int wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
     switch (m->type) {
     case WSMSG_CONNECTION_DETAILS:
         copy_str(body, "recoveryState", state, sizeof(state));
-        m->recovery = !field(body, "recoveryState")  ? WSMSG_RECOVERY_NONE
+        m->recovery = !field(body, "recoveryState")      ? WSMSG_RECOVERY_NONE
                       : strcmp(state, "Successful") == 0 ? WSMSG_RECOVERY_OK
                                                          : WSMSG_RECOVERY_FAILED;
         copy_str(body, "recoveryErrorCode", m->recovery_error, sizeof(m->recovery_error));
@@ -242,8 +241,7 @@ char *wsmsg_subscribe(const char *message_id, const uint64_t *ext_ids, size_t n,
         json_object_array_add(filters, json_object_new_string(buf));
         if (instant_sms) {
             snprintf(buf, sizeof(buf),
-                     "/restapi/v1.0/account/~/extension/%" PRIu64
-                     "/message-store/instant?type=SMS",
+                     "/restapi/v1.0/account/~/extension/%" PRIu64 "/message-store/instant?type=SMS",
                      ext_ids[i]);
             json_object_array_add(filters, json_object_new_string(buf));
         }

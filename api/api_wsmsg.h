@@ -37,11 +37,11 @@ enum wsmsg_recovery {
 };
 
 struct wsmsg {
-    enum wsmsg_type type;  /* meta.type */
-    char message_id[64];   /* meta.messageId ("" when absent or too long) */
-    int status;            /* meta.status, 0 when absent */
-    char *wsc_token;       /* meta.wsc.token (malloc'd secret, wipe with wsmsg_free), or NULL */
-    int64_t wsc_sequence;  /* meta.wsc.sequence, -1 when no wsc */
+    enum wsmsg_type type; /* meta.type */
+    char message_id[64];  /* meta.messageId ("" when absent or too long) */
+    int status;           /* meta.status, 0 when absent */
+    char *wsc_token;      /* meta.wsc.token (malloc'd secret, wipe with wsmsg_free), or NULL */
+    int64_t wsc_sequence; /* meta.wsc.sequence, -1 when no wsc */
     /* ConnectionDetails */
     enum wsmsg_recovery recovery;
     char recovery_error[32]; /* recoveryErrorCode, "" when none */
