@@ -205,6 +205,8 @@ static int get_ws_token(struct api_ws *w, struct ws_target *t, char **token)
     if (res.json && json_object_object_get_ex(res.json, "ws_access_token", &tok) &&
         json_object_is_type(tok, json_type_string))
         explicit_bzero((char *)json_object_get_string(tok), json_object_get_string_len(tok));
+    if (res.http.body.data) /* the answer holds the WS token: wipe it */
+        explicit_bzero(res.http.body.data, res.http.body.len);
     exec_res_free(&res);
     return rc;
 }

@@ -216,8 +216,8 @@ static void lost(struct api_ws *w, struct lws *wsi, const char *why)
 {
     bool refused = w->refused;
 
-    if (w->wsi && wsi != w->wsi)
-        return;
+    if ((w->wsi && wsi != w->wsi) || (!w->wsi && w->phase == WS_IDLE))
+        return; /* a stale connection's, or told twice */
     if (w->phase == WS_UP)
         w->down_since_ms = isotime_mono_ms();
     w->wsi = NULL;

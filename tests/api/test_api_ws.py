@@ -27,7 +27,7 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 WS_DEFAULTS = {"ws_permission": True, "ws_token_lifetime": 30, "ws_idle_timeout": 1800,
                "ws_absolute_timeout": 86400, "ws_recovery_timeout": 180,
                "ws_recovery_buffer": 100, "ws_ping_interval": 30, "ws_ping_timeout": 10,
-               "ws_sync_lag_ms": 400, "ws_coalesce_ms": 100}
+               "ws_sync_lag_ms": 400, "ws_coalesce_ms": 100, "ws_advertised_uri": None}
 
 
 def find_rcws():
@@ -306,3 +306,26 @@ def test_no_secret_reaches_the_log(emu):
     for secret in issued + emu.secrets():
         assert secret not in log
     assert "access_token=" not in log and "wsc=" not in log
+
+
+def test_only_wss_or_loopback_ws_is_used(emu):
+    port = emu.info["ws_url"].split(":")[2].split("/")[0]
+    try:
+        # ws:// to another host: refused before any connection
+        emu.config(ws_advertised_uri="ws://192.0.2.1:%s/ws" % port)
+        r = Rcws(emu, "-m", "100", "-M", "300")
+        r.state("DOWN")
+        wait_for(lambda: emu.route_count("wstoken") >= 2, "no second attempt")
+        r.stop()
+        assert "the WebSocket token answer is unusable" in r.log()
+        # wss:// to the plain listener: TLS is used (and verified), so it cannot connect
+        emu.reset_counts()
+        emu.config(ws_advertised_uri="wss://127.0.0.1:%s/ws" % port)
+        r = Rcws(emu, "-m", "100", "-M", "300")
+        r.state("DOWN")
+        wait_for(lambda: emu.route_count("wstoken") >= 2, "no second attempt")
+        r.stop()
+        assert ws_counts(emu).get("connect", 0) == 0
+        assert not [l for l in r.lines if l["op"] == "state" and l["state"] != "DOWN"]
+    finally:
+        emu.config(ws_advertised_uri=None)

@@ -52,7 +52,7 @@ import emu_mailbox as mbx
 DEFAULTS = {"permission": True, "token_lifetime": 30.0, "idle_timeout": 1800.0,
             "absolute_timeout": 86400.0, "recovery_timeout": 180.0, "recovery_buffer": 100,
             "ping_interval": 30.0, "ping_timeout": 10.0, "sync_lag_ms": 400.0,
-            "coalesce_ms": 100.0}
+            "coalesce_ms": 100.0, "advertised_uri": None}
 SUBSCRIPTION_LIFETIME = 86400
 # Event types as the "Message Event" page spells them.
 EVENT_TYPE = {"Fax": "Fax", "SMS": "SMS", "VoiceMail": "Voicemail", "Pager": "Pager",
@@ -153,6 +153,9 @@ class WsHub:
             if name == "permission":
                 if not isinstance(v, bool):
                     raise ValueError("ws_permission must be a boolean")
+            elif name == "advertised_uri":
+                if v is not None and not isinstance(v, str):
+                    raise ValueError("ws_advertised_uri must be a string or null")
             elif name == "recovery_buffer":
                 if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                     raise ValueError("ws_recovery_buffer must be an integer >= 0")
@@ -181,7 +184,8 @@ class WsHub:
             self.tokens[token] = [owner, oauth_sid, time.time() + life]
             self.issued.append(token)
             self.stats["wstoken_issued"] += 1
-        return {"uri": ws_url, "ws_access_token": token, "expires_in": int(life)}
+            uri = self.cfg["advertised_uri"] or ws_url
+        return {"uri": uri, "ws_access_token": token, "expires_in": int(life)}
 
     def take_token(self, token):
         """(owner, oauth sid) for a valid token, now used; else (None, code, message)."""

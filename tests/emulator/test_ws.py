@@ -27,7 +27,7 @@ INSTANT = "/restapi/v1.0/account/~/extension/%s/message-store/instant?type=SMS"
 DEFAULT_CFG = {"ws_permission": True, "ws_token_lifetime": 30, "ws_idle_timeout": 1800,
                "ws_absolute_timeout": 86400, "ws_recovery_timeout": 180,
                "ws_recovery_buffer": 100, "ws_ping_interval": 30, "ws_ping_timeout": 10,
-               "ws_sync_lag_ms": 400, "ws_coalesce_ms": 100}
+               "ws_sync_lag_ms": 400, "ws_coalesce_ms": 100, "ws_advertised_uri": None}
 
 
 @pytest.fixture(scope="module")
@@ -490,8 +490,14 @@ def test_control_state_and_bad_control_calls(emu, ws):
     for path, body in (("/control/ws/drop", {"recoverable": "yes"}),
                        ("/control/ws/listener", {}),
                        ("/control/config", {"ws_idle_timeout": -1}),
-                       ("/control/config", {"ws_nonsense": 1})):
+                       ("/control/config", {"ws_nonsense": 1}),
+                       ("/control/config", {"ws_advertised_uri": 5})):
         r = emu.control("POST", path, body, raw=True)
         assert r.status == 400, (path, r)
     cfg = emu.control("GET", "/control/config")
     assert cfg["ws_idle_timeout"] == 1800 and cfg["ws_permission"] is True
+    emu.control("POST", "/control/config", {"ws_advertised_uri": "wss://elsewhere.example/ws"})
+    try:
+        assert ws.wstoken().json()["uri"] == "wss://elsewhere.example/ws"
+    finally:
+        emu.control("POST", "/control/config", {"ws_advertised_uri": None})
