@@ -278,7 +278,7 @@ def test_stop_is_prompt_while_backing_off_and_waiting_for_a_token(emu):
     emu.ws_listener(False)
     r.state("DOWN")  # the next attempt is planned (up to 30 s away)
     rest = r.stop()
-    assert [l for l in rest if l["op"] == "stopped"][0]["stop_ms"] < 2000
+    assert [l for l in rest if l["op"] == "stopped"][0]["stop_ms"] < 5000  # a broken stop takes 30-60 s
     # waiting in the pacer for an Auth slot (limit 1 a minute) before a token request
     emu.ws_listener(True)
     r = Rcws(emu, "-m", "100", "-M", "200")
@@ -291,7 +291,7 @@ def test_stop_is_prompt_while_backing_off_and_waiting_for_a_token(emu):
     time.sleep(1.0)  # the next attempt now waits for a slot (about a minute away)
     assert emu.route_count("wstoken") == 1
     rest = r.stop()
-    assert [l for l in rest if l["op"] == "stopped"][0]["stop_ms"] < 2000
+    assert [l for l in rest if l["op"] == "stopped"][0]["stop_ms"] < 5000  # a broken stop takes 30-60 s
 
 
 def test_no_secret_reaches_the_log(emu):
