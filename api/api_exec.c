@@ -112,6 +112,32 @@ static void log_attempt(const struct exec *e, const struct exec_req *rq, const s
     free(u);
 }
 
+static bool cancelled(const struct exec *e, const struct exec_req *rq)
+{
+    return http_stopping(e->http) || (rq->http.cancel && atomic_load(rq->http.cancel));
+}
+
+/* A pacing slot; with a cancel flag, in slices so that a cancel is seen within 200 ms. */
+static int acquire(struct exec *e, const struct exec_req *rq, enum api_prio prio,
+                   int64_t deadline_ms)
+{
+    if (!rq->http.cancel)
+        return pace_acquire(e->pace, rq->group, prio, deadline_ms);
+    for (;;) {
+        int64_t now = isotime_mono_ms(), slice = now + 200 < deadline_ms ? now + 200 : deadline_ms;
+
+        if (cancelled(e, rq))
+            return -ETIMEDOUT;
+        if (pace_acquire(e->pace, rq->group, prio, slice) == 0)
+            return 0;
+        if (slice >= deadline_ms)
+            return -ETIMEDOUT;
+        now = isotime_mono_ms();
+        if (now < slice) /* refused at once (a penalty beyond the slice): wait it out */
+            sleep_ms(slice - now);
+    }
+}
+
 static bool is_rate_limited(const struct http_resp *h)
 {
     return h->cc == CURLE_OK &&
@@ -129,7 +155,7 @@ int exec_run(struct exec *e, int64_t deadline_ms, enum api_prio prio, const stru
         bool retryable;
         int64_t wait;
 
-        if (pace_acquire(e->pace, rq->group, prio, deadline_ms) != 0) {
+        if (acquire(e, rq, prio, deadline_ms) != 0) {
             log_debug("%s: no rate-limit slot before the deadline", rq->http.method);
             return attempt ? rc : -EIO;
         }
@@ -192,14 +218,14 @@ int exec_run(struct exec *e, int64_t deadline_ms, enum api_prio prio, const stru
             return rc;
         wait = attempt >= 10 ? BACKOFF_CAP_MS : (int64_t)BACKOFF_BASE_MS << attempt;
         wait = jitter(e, wait > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : wait);
-        if (isotime_mono_ms() + wait >= deadline_ms || http_stopping(e->http))
+        if (isotime_mono_ms() + wait >= deadline_ms || cancelled(e, rq))
             return rc;
         log_debug("%s: attempt %d failed (%s), retrying in %lld ms", rq->http.method, attempt + 1,
                   h->cc != CURLE_OK ? h->cc_msg : "bad answer", (long long)wait);
         /* In slices, so a shutdown is not kept waiting by a long backoff. */
-        for (int64_t slept = 0; slept < wait && !http_stopping(e->http); slept += 100)
+        for (int64_t slept = 0; slept < wait && !cancelled(e, rq); slept += 100)
             sleep_ms(wait - slept < 100 ? wait - slept : 100);
-        if (http_stopping(e->http))
+        if (cancelled(e, rq))
             return rc;
     }
 }

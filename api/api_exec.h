@@ -12,7 +12,9 @@
  *    until the deadline;
  *  - a non-idempotent request (DELETE, token grant...) is retried only when
  *    it surely never left (connection refused, name not resolved);
- *  - 401 is returned at once: authentication is the caller's (api.c).
+ *  - 401 is returned at once: authentication is the caller's (api.c);
+ *  - a request whose http.cancel flag turns true ends within about 200 ms
+ *    (pacing wait, backoff or transfer) as if its deadline had passed.
  * Thread-safe; the counters are atomics.
  */
 #ifndef RCFS_API_EXEC_H

@@ -32,6 +32,7 @@ struct http {
 
 /* State of one transfer, seen by the callbacks. */
 struct xfer {
+    struct http *h;
     const struct http_req *rq;
     struct http_resp *rs;
     CURL *e;
@@ -425,11 +426,19 @@ bool http_stopping(struct http *h)
     return atomic_load(&h->stopping) != 0;
 }
 
+/* True when this exchange must end now (client shutdown, or its caller's cancel flag). */
+static bool cancelled(struct http *h, const struct http_req *rq)
+{
+    return http_stopping(h) || (rq->cancel && atomic_load(rq->cancel));
+}
+
 /* libcurl asks this during transfers: a non-zero answer aborts them. */
 static int xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                     curl_off_t ulnow)
 {
-    return http_stopping(p) ? 1 : 0;
+    struct xfer *x = p;
+
+    return cancelled(x->h, x->rq) ? 1 : 0;
 }
 
 static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfer *x,
@@ -453,7 +462,7 @@ static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfe
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo);
-    curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -482,8 +491,8 @@ static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfe
         }
         if (strcmp(rq->method, "POST") != 0)
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-        else if (!rq->body)
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+        else if (!rq->body) /* an empty POST (POSTFIELDSIZE alone would leave it a GET) */
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
     }
 }
 
@@ -491,7 +500,7 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
                  struct http_resp *rs)
 {
     struct curl_slist *hdrs = NULL;
-    struct xfer x = {.rq = rq, .rs = rs};
+    struct xfer x = {.h = h, .rq = rq, .rs = rs};
     char errbuf[CURL_ERROR_SIZE] = "";
     int64_t start = isotime_mono_ms(), left = deadline_ms - start;
     curl_off_t pre = 0;
@@ -500,8 +509,8 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
 
     http_resp_free(rs);
     http_resp_init(rs);
-    if (left <= 0 || http_stopping(h)) {
-        rs->cc = http_stopping(h) ? CURLE_ABORTED_BY_CALLBACK : CURLE_OPERATION_TIMEDOUT;
+    if (left <= 0 || cancelled(h, rq)) {
+        rs->cc = cancelled(h, rq) ? CURLE_ABORTED_BY_CALLBACK : CURLE_OPERATION_TIMEDOUT;
         return -EIO;
     }
     if (rq->sink) {

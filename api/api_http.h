@@ -15,6 +15,7 @@
 #define RCFS_API_HTTP_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,9 @@ struct http_req {
     ssize_t (*body_read)(void *ctx, char *dst, size_t n);
     int (*body_rewind)(void *ctx);
     void *body_ctx;
+    /* When set and true, the exchange is aborted (-EIO) as by http_shutdown, but
+     * only this one: a caller that must stop promptly (api_ws_stop). */
+    const _Atomic bool *cancel;
 };
 
 struct http_resp {

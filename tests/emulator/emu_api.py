@@ -4,7 +4,7 @@ This module owns the request pipeline of the two API listeners:
 
     route -> count -> fault decision -> auth -> rate limit -> handler -> fault
 
-and every API handler: OAuth token/revoke, extension list/get, message list,
+and every API handler: OAuth token/revoke/wstoken, extension list/get, message list,
 single and batch GET/PUT/PATCH/DELETE, delete by conversation, message-sync
 and attachment content (media listener only).  The state it works on lives in
 emu_mailbox, emu_auth, emu_ratelimit, emu_faults, emu_sync and emu_counts;
@@ -36,7 +36,7 @@ MAX_BATCH = 50          # ids in a path, for GET, PUT, PATCH and DELETE
 MAX_BODY_BATCH = 1000   # entries in a "*" PUT/PATCH body
 MAX_BODY_DELETE = 100   # ids in a "*" DELETE body
 MAX_PER_PAGE = 1000
-GROUP = {"token": "Auth", "revoke": "Auth", "extension_list": "Medium",
+GROUP = {"token": "Auth", "revoke": "Auth", "wstoken": "Auth", "extension_list": "Medium",
          "extension_get": "Light", "list": "Light", "get": "Light", "get_batch": "Light",
          "put": "Medium", "patch": "Medium", "delete": "Medium", "sync_fsync": "Light",
          "sync_isync": "Light", "content": "Medium", "platform_content": "Medium",
@@ -153,6 +153,7 @@ class App:
         self.boundary_lock = threading.Lock()
         self.boundary_seq = 0
         self.sender = emu_send.Sender(self)
+        self.ws = None  # emu_ws.WsHub, set by rcemu once the WebSocket listener is bound
 
     # ------------------------------------------------------------- routing
     @staticmethod
@@ -164,6 +165,8 @@ class App:
                 return "token", RouteInfo(allowed=("POST",))
             if segs[2] == "revoke":
                 return "revoke", RouteInfo(allowed=("POST",))
+            if segs[2] == "wstoken":
+                return "wstoken", RouteInfo(allowed=("POST",))
         if listener == "platform" and segs == ["restapi", "v1.0", "dictionary", "fax-cover-page"]:
             return "cover_pages", RouteInfo(allowed=("GET",))
         if len(segs) < 5 or segs[:3] != ["restapi", "v1.0", "account"] or segs[4] != "extension":
@@ -265,6 +268,14 @@ class App:
         except emu_auth.OAuthError as e:
             return json_response(e.status, e.body, [("Cache-Control", "no-store")])
         return json_response(200, info, [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+
+    def handle_wstoken(self, owner, session_id):
+        """POST /restapi/oauth/wstoken: a single-use WebSocket token (emu_ws)."""
+        answer = self.ws.issue_token(owner, session_id, self.ws.url())
+        if answer is None:
+            raise ApiError(403, "CMN-401", "In order to call this API endpoint, application "
+                           "needs to have [WebSocketsSubscription] permission")
+        return json_response(200, answer, [("Cache-Control", "no-store")])
 
     # ----------------------------------------------------------- extensions
     def ext_record(self, ext, full=False):
@@ -701,7 +712,8 @@ class App:
             resp.headers += decision.headers()
             return resp
         try:
-            owner = self.auth.authenticate(req.headers.get("Authorization"))
+            owner, session_id = self.auth.authenticate(req.headers.get("Authorization"),
+                                                       with_session=True)
         except emu_auth.ApiAuthError as e:
             return json_response(401, e.body, self.limiter.check("anonymous", group,
                                                                  count=False).headers())
@@ -710,7 +722,10 @@ class App:
             self.counts.limited(group)
             return self.rate_limited(decision)
         try:
-            resp = self.dispatch_api(req, route, info, owner)
+            if route == "wstoken":
+                resp = self.handle_wstoken(owner, session_id)
+            else:
+                resp = self.dispatch_api(req, route, info, owner)
         except ApiError as e:
             resp = e.response()
         resp.headers += decision.headers()

@@ -178,8 +178,9 @@ class Auth:
             return True
 
     # ------------------------------------------------------------- API calls
-    def authenticate(self, authorization):
-        """Owner extension id of a request's bearer token, or ApiAuthError."""
+    def authenticate(self, authorization, with_session=False):
+        """Owner extension id of a request's bearer token (with_session: (owner,
+        session id)), or ApiAuthError."""
         if authorization is None:
             raise ApiAuthError("AGW-401", "Authorization header is not specified")
         scheme, _, token = authorization.strip().partition(" ")
@@ -195,7 +196,7 @@ class Auth:
             session, expires = entry
             if time.time() >= expires:
                 raise ApiAuthError("OAU-128", "Access token expired", "TokenExpired")
-            return session.owner
+            return (session.owner, session.id) if with_session else session.owner
 
     def expire_all(self):
         with self.lock:

@@ -3,7 +3,9 @@
 This module owns the control API of README "Control listener": counts,
 faults, adding and changing messages "from another device", server truth,
 attachment bytes, token expiry, sync-token invalidation, run-time config,
-and what the send endpoints received and how they behave (emu_send).
+what the send endpoints received and how they behave (emu_send), and the
+WebSocket switches (drop every connection, refuse connections, read the
+WebSocket state; emu_ws does the work on its loop).
 It is never rate-limited, faulted or counted.  JSON in, JSON out; a bad
 request is 400 {"error": "..."}, an unknown path or id 404 {"error": "..."}.
 """
@@ -107,7 +109,22 @@ class ControlHandler(BaseHandler):
             return self.ok(mb.all_messages(ext))
         if s == ["tokens"] and m == "GET":
             with app.auth.lock:
-                return self.ok({"issued": list(app.auth.issued)})
+                issued = list(app.auth.issued)
+            return self.ok({"issued": issued + app.ws.tokens_issued()})
+        if s == ["ws"] and m == "GET":
+            return self.ok(app.ws.call(app.ws.state()))
+        if s == ["ws", "drop"] and m == "POST":
+            body = _object(req)
+            keep = body.get("recoverable", True)
+            if not isinstance(keep, bool) or set(body) - {"recoverable"}:
+                raise ControlError(400, "give {\"recoverable\": true|false}")
+            return self.ok({"dropped": app.ws.call(app.ws.drop(keep))})
+        if s == ["ws", "listener"] and m == "POST":
+            body = _object(req)
+            if not isinstance(body.get("accept"), bool) or set(body) != {"accept"}:
+                raise ControlError(400, "give {\"accept\": true|false}")
+            app.ws.call(app.ws.set_accepting(body["accept"]))
+            return self.ok(app.ws.call(app.ws.state()))
         if s == ["tokens", "expire"] and m == "POST":
             app.auth.expire_all()
             return self.ok({"expired": True})
@@ -182,22 +199,31 @@ class ControlHandler(BaseHandler):
                 mb.set_read(ext, i, read)
             # a change from another device always touches the message
             ext.lastmod[i] = mb.tick()
+            mb.touched(ext, i)
             return self.ok(mb.truth(ext, i))
 
     def config(self):
         app = self.app
         lim = app.limiter
-        return {"extension_list_forbidden": app.extension_list_forbidden,
-                "token_lifetime": app.auth.token_lifetime,
-                "refresh_lifetime": app.auth.refresh_lifetime,
-                "rate_limits": lim.limits, "rate_window": lim.window, "penalty": lim.penalty}
+        out = {"extension_list_forbidden": app.extension_list_forbidden,
+               "token_lifetime": app.auth.token_lifetime,
+               "refresh_lifetime": app.auth.refresh_lifetime,
+               "rate_limits": lim.limits, "rate_window": lim.window, "penalty": lim.penalty}
+        out.update(app.ws.config())
+        return out
 
     def set_config(self, body):
         app = self.app
         unknown = set(body) - {"extension_list_forbidden", "token_lifetime", "refresh_lifetime",
                                "rate_limits", "rate_window", "penalty"}
+        ws = {k: body[k] for k in unknown if k.startswith("ws_")}
+        unknown -= set(ws)
         if unknown:
             raise ControlError(400, "unknown config keys: %s" % ", ".join(sorted(unknown)))
+        try:
+            app.ws.set_config(ws)  # validates every ws_ key before applying any
+        except ValueError as e:
+            raise ControlError(400, str(e))
         if "extension_list_forbidden" in body:
             if not isinstance(body["extension_list_forbidden"], bool):
                 raise ControlError(400, "extension_list_forbidden must be a boolean")

@@ -5,7 +5,8 @@ received: by route, by message id and route, by attachment, by answered HTTP
 status, 429s by rate-limit group, and injected faults by action.  A request
 is counted when it arrives (route, message, attachment); its status when it
 is answered (a reset connection has none).  The control listener is never
-counted.
+counted.  WebSocket happenings (messages by type, connects, pings, pongs,
+recoveries, timeouts) are counted apart, under "ws".
 """
 
 import collections
@@ -26,6 +27,7 @@ class Counts:
             self.status = collections.Counter()
             self.rate_limited = collections.Counter()
             self.faults = collections.Counter()
+            self.ws_counts = collections.Counter()
 
     def request(self, route, message_ids=(), attachment=None):
         with self.lock:
@@ -48,9 +50,15 @@ class Counts:
         with self.lock:
             self.faults[action] += 1
 
+    def ws(self, what):
+        """One WebSocket happening: a message type sent or received, a connect, a ping..."""
+        with self.lock:
+            self.ws_counts[what] += 1
+
     def snapshot(self):
         with self.lock:
             return {"total": self.total, "routes": dict(self.routes),
                     "messages": {k: dict(v) for k, v in self.messages.items()},
                     "attachments": dict(self.attachments), "status": dict(self.status),
-                    "rate_limited": dict(self.rate_limited), "faults": dict(self.faults)}
+                    "rate_limited": dict(self.rate_limited), "faults": dict(self.faults),
+                    "ws": dict(self.ws_counts)}

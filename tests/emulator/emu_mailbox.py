@@ -219,6 +219,7 @@ class Mailbox:
         self._size_cache = {}       # (ext, index, attachment id) -> size of MMS images
         self._peer_cache = {}
         self._conv_cache = {}
+        self.listeners = []        # f(ext, index, new) after every add or change
         self.exts = []
         for e in range(int(extensions)):
             ext = Extension(e, EXT_ID_BASE + e * 1000, str(101 + e),
@@ -800,6 +801,7 @@ class Mailbox:
             if ext.read[i] != v:
                 ext.read[i] = v
                 ext.lastmod[i] = self.tick()
+                self.touched(ext, i)
 
     def set_availability(self, ext, i, name):
         with self.lock:
@@ -807,6 +809,7 @@ class Mailbox:
             if ext.avail[i] != v:
                 ext.avail[i] = v
                 ext.lastmod[i] = self.tick()
+                self.touched(ext, i)
 
     def add_message(self, ext, typ, direction="Inbound", read_status="Unread",
                     frm=None, subject=None):
@@ -858,6 +861,7 @@ class Mailbox:
             ext.avail.append(ALIVE)
             ext.added[i] = fields
             ext.lastmod[i] = lm
+            self.touched(ext, i, new=True)
             return i
 
     def set_sent_status(self, ext, i, status, to=None, page_count=None, delivery_error=None):
@@ -874,3 +878,10 @@ class Mailbox:
                 spec["delivery_error"] = delivery_error
             self._detail_cache.pop((ext.index, i), None)
             ext.lastmod[i] = self.tick()
+            self.touched(ext, i)
+
+    def touched(self, ext, i, new=False):
+        """Tell the listeners (push notifications) that message i was added or changed."""
+        with self.lock:
+            for f in self.listeners:
+                f(ext, i, new)

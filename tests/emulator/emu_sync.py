@@ -73,6 +73,7 @@ class SyncService:
         self.key = secrets.token_bytes(32)
         self.generation = 0
         self.lock = threading.Lock()
+        self.is_hidden = None   # f(ext, index, now_ms): a pushed change not visible yet (emu_ws)
 
     def invalidate(self):
         with self.lock:
@@ -132,6 +133,8 @@ class SyncService:
             now = mb.tick()
             records = []
             for i in mb.changed_since(ext, since - OVERLAP_MS):
+                if self.is_hidden is not None and self.is_hidden(ext, i, now):
+                    continue  # the next ISync's overlap (5 s before this token) brings it
                 if not mb.in_frame(ext, i, frame.date_from, frame.date_to, frame.types,
                                    frame.direction, frame.conversation_id):
                     continue

@@ -2,11 +2,12 @@
 """rcemu: a local emulator of the RingCentral message-store API (entry point).
 
 This file owns the command line, the wiring of the emulator's parts and the
-process life cycle: it builds the generated mailbox, binds the platform, media
-and control listeners on 127.0.0.1, writes the ready file (mode 0600,
-atomically) once all three are bound, and serves until SIGTERM or SIGINT.
+process life cycle: it builds the generated mailbox, binds the platform, media,
+control and WebSocket listeners on 127.0.0.1, writes the ready file (mode 0600,
+atomically) once all four are bound, and serves until SIGTERM or SIGINT.
 
-The contract is tests/emulator/README.md.  Python 3 standard library only.
+The contract is tests/emulator/README.md.  Python 3 standard library, plus Debian's
+python3-websockets for the WebSocket listener.
 """
 
 import argparse
@@ -25,6 +26,7 @@ import emu_faults  # noqa: E402
 import emu_http  # noqa: E402
 import emu_mailbox  # noqa: E402
 import emu_ratelimit  # noqa: E402
+import emu_ws  # noqa: E402
 
 
 def parse_args(argv):
@@ -43,6 +45,9 @@ def parse_args(argv):
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--media-port", type=int, default=0)
     p.add_argument("--control-port", type=int, default=0)
+    p.add_argument("--ws-port", type=int, default=0)
+    p.add_argument("--no-websocket-permission", action="store_true",
+                   help="the app lacks WebSocketsSubscription: wstoken answers 403 CMN-401")
     p.add_argument("--credentials", default=None,
                    help="JSON file with client_id, client_secret, jwt: used when it exists, "
                         "else written (0600), so a restarted emulator accepts the same ones")
@@ -118,12 +123,18 @@ def main(argv=None):
     faults = emu_faults.Faults(args.fault_settings)
     app = emu_api.App(mailbox, auth, limiter, faults, args.extension_list_forbidden)
     app.penalty_given = args.penalty is not None
+    app.ws = emu_ws.WsHub(mailbox, auth, app.counts)
+    if args.no_websocket_permission:
+        app.ws.set_config({"ws_permission": False})
 
     servers = [emu_http.Server(args.port, emu_api.ApiHandler, app),
                emu_http.Server(args.media_port, emu_api.MediaHandler, app),
                emu_http.Server(args.control_port, emu_control.ControlHandler, app)]
     urls = ["http://127.0.0.1:%d" % s.server_address[1] for s in servers]
     mailbox.server_url, mailbox.media_url = urls[0], urls[1]
+    app.ws.start(args.ws_port)
+    mailbox.listeners.append(app.ws.change)
+    app.sync.is_hidden = app.ws.is_hidden
 
     stop = threading.Event()
 
@@ -144,6 +155,7 @@ def main(argv=None):
         "server_url": urls[0],
         "media_url": urls[1],
         "control_url": urls[2],
+        "ws_url": app.ws.url(),
         "client_id": auth.client_id,
         "client_secret": auth.client_secret,
         "jwt": auth.jwt,
@@ -159,6 +171,7 @@ def main(argv=None):
     for s in servers:
         s.shutdown()
         s.server_close()
+    app.ws.stop()
     return 0
 
 

@@ -98,6 +98,8 @@ class Emulator:
         if ports:
             args += ["--port", str(ports["port"]), "--media-port", str(ports["media_port"]),
                      "--control-port", str(ports["control_port"])]
+            if "ws_port" in ports:
+                args += ["--ws-port", str(ports["ws_port"])]
         self.proc, self.info = start_rcemu(args, self.ready_path, self.log_path, timeout)
         return self
 
@@ -106,7 +108,8 @@ class Emulator:
             return int(url.rsplit(":", 1)[1].split("/")[0])
         return {"port": port(self.info["server_url"]),
                 "media_port": port(self.info["media_url"]),
-                "control_port": port(self.info["control_url"])}
+                "control_port": port(self.info["control_url"]),
+                "ws_port": port(self.info["ws_url"])}
 
     def stop(self):
         stop_process(self.proc)
@@ -218,3 +221,16 @@ class Emulator:
 
     def extensions(self):
         return self.info["extensions"]
+
+    # -- WebSocket (push notifications) -------------------------------------
+    def ws_state(self):
+        """Connections, sessions, subscriptions, events sent (GET /control/ws)."""
+        return self._call("GET", "/control/ws")
+
+    def ws_drop(self, recoverable=True):
+        """Drop every WebSocket now; recoverable=False forgets their sessions too."""
+        return self._call("POST", "/control/ws/drop", {"recoverable": recoverable})
+
+    def ws_listener(self, accept):
+        """accept=False: the WebSocket port refuses connections (and drops the open ones)."""
+        return self._call("POST", "/control/ws/listener", {"accept": accept})
