@@ -24,11 +24,11 @@
 
 /* One message of a bulk change. */
 struct api_bulk_item {
-    uint64_t id;     /* in: the message id */
-    int rc;          /* out: 0 when it reached the asked state, -ENOENT when the server
-                        no longer has it, other -errno for its own error */
-    bool has_rec;    /* out: rec holds the server's updated record (read status) */
-    struct rec rec;  /* out: see has_rec; freed by api_bulk_free */
+    uint64_t id;    /* in: the message id */
+    int rc;         /* out: 0 when it reached the asked state, -ENOENT when the server
+                       no longer has it, other -errno for its own error */
+    bool has_rec;   /* out: rec holds the server's updated record (read status) */
+    struct rec rec; /* out: see has_rec; freed by api_bulk_free */
 };
 
 /*
@@ -52,10 +52,11 @@ int api_delete_bulk(struct api *a, const struct api_call *c, uint64_t ext_id, en
 
 /*
  * Move every message of conversation conv_id (decimal) to the trash with
- * one DELETE .../message-store?conversationId=.  items[0..n): the
- * conversation's messages the caller knows as Alive (used to learn the
- * outcome when it is unknown, and to finish with a bulk delete of those the
- * server did not act on).  Returns 0 with items[i].rc set, or -errno.
+ * one DELETE .../message-store?conversationId=, however many there are.
+ * items[0..n): the conversation's messages the caller knows as Alive (any
+ * number; used to learn the outcome when it is unknown, and to finish with
+ * bulk deletes of those the server did not act on).  On a clean answer
+ * (204) every item is done.  Returns 0 with items[i].rc set, or -errno.
  * The caller must not use it when the conversation has Deleted messages:
  * the server purges those.
  */

@@ -100,6 +100,14 @@ int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_inf
 int fs_attr_learning(struct fs *fs, fuse_req_t req, const struct fs_node *n,
                      struct mb_msg_info *info, struct stat *st)
 {
+    if (n->kind == FS_MSG && n->sub == FS_SUB_META) {
+        /* Its size must be the record it will show. */
+        struct mb_call c = fs_call(fs, req);
+        mb_meta_refresh(fs->mb, &c, n->slot);
+        int rc = mb_msg_info(fs->mb, n->slot, info);
+        if (rc < 0)
+            return rc;
+    }
     int rc = fs_fill_attr(fs, n, info, st);
     if (rc != -EAGAIN)
         return rc;

@@ -57,7 +57,8 @@ int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_inf
                  struct stat *st);
 
 /* fs_fill_attr, learning an unknown attachment size first (one request;
- * refused with -EACCES for a thumbnailer when thumbnails are off). */
+ * refused with -EACCES for a thumbnailer when thumbnails are off), and for
+ * meta.json, refreshing a record this mount's DELETE made stale. */
 int fs_attr_learning(struct fs *fs, fuse_req_t req, const struct fs_node *n,
                      struct mb_msg_info *info, struct stat *st);
 

@@ -124,7 +124,9 @@ static void reply_node(fuse_req_t req, struct fs *fs, const struct fs_node *c,
     int rc = 0;
     if (is_msg && !have_info)
         rc = mb_msg_info(fs->mb, c->slot, info);
-    if (rc == 0)
+    if (rc == 0 && c->kind == FS_MSG && c->sub == FS_SUB_META)
+        rc = fs_attr_learning(fs, req, c, info, &e.attr); /* a stale record is refreshed */
+    else if (rc == 0)
         rc = fs_fill_attr(fs, c, info, &e.attr);
     e.attr_timeout = fs->timeout;
     if (rc == -EAGAIN) {

@@ -8,6 +8,7 @@
  *   rmdir of an emptied conversations/X    -> succeeds
  *   rename Deleted/MSG -> <its type folder>/MSG -> restore
  *   rename <type>/MSG  -> Deleted/MSG           -> delete (to the trash)
+ *   rename conversations/X -> Deleted/X        -> the conversation to the trash
  *   setattr (touch) of the root              -> sync with the server now
  * Anything else that would change the tree is refused.
  */
@@ -91,6 +92,26 @@ static void do_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     fs_reply_err(req, rc);
 }
 
+/* mv EXT/conversations/X EXT/Deleted/: the whole conversation to the trash
+ * (one request).  The folder X then disappears from conversations/ and
+ * never shows in Deleted/ (its messages do, each as itself). */
+static int trash_conversation(struct fs *fs, fuse_req_t req, const struct fs_node *p,
+                              const struct fs_node *q, const char *name, const char *newname)
+{
+    if (p->ext != q->ext)
+        return -EXDEV;
+    if (strcmp(name, newname) != 0)
+        return -EINVAL;
+    struct mb_call c = fs_user_call(fs, req);
+    uint32_t conv;
+    int rc = mb_conv_lookup(fs->mb, &c, p->ext, name, &conv);
+    if (rc == 0)
+        rc = mb_trash_conv(fs->mb, &c, conv);
+    if (rc == 0) /* the kernel moved its dentry there: it is not a real entry */
+        fs_notify_entry(fs->notify, fs_ino_make(q), newname);
+    return rc;
+}
+
 static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
                       const char *newname, unsigned int flags)
 {
@@ -102,6 +123,11 @@ static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     }
     if (flags & ~(unsigned)RENAME_NOREPLACE) {
         fuse_reply_err(req, EINVAL);
+        return;
+    }
+    if (p.kind == FS_FOLDER && q.kind == FS_FOLDER && p.folder == MB_FOLDER_CONVERSATIONS &&
+        q.folder == MB_FOLDER_DELETED) {
+        fs_reply_err(req, trash_conversation(fs, req, &p, &q, name, newname));
         return;
     }
     if (p.kind != FS_FOLDER || q.kind != FS_FOLDER || p.folder == MB_FOLDER_CONVERSATIONS ||

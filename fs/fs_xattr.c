@@ -1,13 +1,22 @@
 /*
- * fs_xattr — extended attributes of message folders and their files.
+ * fs_xattr — extended attributes.
  *
- * On a message folder and every file in it: user.rc.readStatus (writable:
- * Read | Unread, set on the server before returning), and the read-only
+ * A message folder lists its full set: user.rc.readStatus (writable: Read |
+ * Unread, set on the server before returning), and the read-only
  * user.rc.id, user.rc.type, user.rc.direction, user.rc.availability,
- * user.rc.messageStatus.  The folder also has user.xdg.comment (the
- * subject, when there is one); attachments have user.mime_type and
- * user.xdg.origin.url.  Other namespaces are not supported (ENOTSUP).  The root accepts
- * user.rc.refresh (write any value: sync with the server now).  Reading never costs a request:
+ * user.rc.messageStatus, and user.xdg.comment (the subject, when there is
+ * one).  Files list only what a copy of them needs: attachments
+ * user.mime_type and user.xdg.origin.url, meta.json nothing.  Every
+ * user.rc.* name can still be read, and user.rc.readStatus set, by name on
+ * every file of the message (the contract); they are just not listed there,
+ * so `cp -a` and `rsync -aX` copy them once per message instead of once per
+ * file (each listed name costs a copy two round trips the kernel never
+ * caches).
+ *
+ * Setting user.rc.readStatus on a type folder, Deleted/ or a conversation
+ * folder changes every message in it with bulk requests.  The root accepts
+ * user.rc.refresh (write any value: sync with the server now).  Other
+ * namespaces are not supported (ENOTSUP).  Reading never costs a request:
  * everything comes from the index or the stored record.
  */
 #include <errno.h>
@@ -18,12 +27,13 @@
 #include <sys/xattr.h>
 
 #include "fs/fs_internal.h"
-#include "util/isotime.h"
-#include "util/log.h"
 #include "util/mem.h"
 
 #define X_READ    "user.rc.readStatus"
 #define X_REFRESH "user.rc.refresh"
+#define X_COMMENT "user.xdg.comment"
+#define X_MIME    "user.mime_type"
+#define X_ORIGIN  "user.xdg.origin.url"
 
 static const char *const rc_names[] = {
     X_READ,
@@ -35,35 +45,31 @@ static const char *const rc_names[] = {
 };
 #define N_RC (sizeof rc_names / sizeof rc_names[0])
 
-static const char *const folder_names[] = {"user.xdg.comment"};
-static const char *const att_names[] = {"user.mime_type", "user.xdg.origin.url"};
-
 static struct fs *fs_of(fuse_req_t req)
 {
     return fuse_req_userdata(req);
 }
 
-/* Is `name` one of ours on this node?  (Whether it has a value is separate.) */
+static bool is_att(const struct fs_node *n)
+{
+    return n->sub >= FS_SUB_ATT0;
+}
+
+/* Is `name` one of ours on this message node?  (Whether it has a value is
+ * separate.) */
 static bool known_name(const struct fs_node *n, const char *name)
 {
     for (size_t i = 0; i < N_RC; i++)
         if (strcmp(name, rc_names[i]) == 0)
             return true;
-    if (n->sub == FS_SUB_DIR && strcmp(name, folder_names[0]) == 0)
-        return true;
-    if (n->sub >= FS_SUB_ATT0)
-        for (size_t i = 0; i < 2; i++)
-            if (strcmp(name, att_names[i]) == 0)
-                return true;
-    return false;
+    if (n->sub == FS_SUB_DIR)
+        return strcmp(name, X_COMMENT) == 0;
+    return is_att(n) && (strcmp(name, X_MIME) == 0 || strcmp(name, X_ORIGIN) == 0);
 }
 
-/* The value of xattr `name` of message node n, malloc'd in *val.
- * Returns 0, -ENODATA (no such attribute here), or -errno. */
-static int xattr_value(struct fs *fs, const struct fs_node *n, const struct mb_msg_info *info,
-                       const char *name, char **val)
+/* user.rc.* values from the index. */
+static int rc_value(const struct mb_msg_info *info, const char *name, char **val)
 {
-    *val = NULL;
     if (strcmp(name, X_READ) == 0)
         *val = mem_strdup(mb_read_name(info->read_status));
     else if (strcmp(name, "user.rc.id") == 0)
@@ -74,37 +80,53 @@ static int xattr_value(struct fs *fs, const struct fs_node *n, const struct mb_m
         *val = mem_strdup(mb_dir_name(info->direction));
     else if (strcmp(name, "user.rc.availability") == 0)
         *val = mem_strdup(mb_avail_name(info->availability));
-    else if (strcmp(name, "user.rc.messageStatus") == 0) {
-        if (!info->message_status[0])
-            return -ENODATA;
+    else if (strcmp(name, "user.rc.messageStatus") == 0 && info->message_status[0])
         *val = mem_strdup(info->message_status);
-    } else if (n->sub == FS_SUB_DIR && strcmp(name, "user.xdg.comment") == 0) {
+    else
+        return -ENODATA;
+    return 0;
+}
+
+/* user.mime_type of attachment k: the record's content type, else from its name. */
+static char *mime_of(const struct mb_msg_info *info, uint32_t k)
+{
+    const char *ct = info->att[k].content_type;
+    if (!ct[0]) {
+        const char *dot = strrchr(info->att[k].name, '.');
+        ct = mbname_mime_for_ext(dot ? dot + 1 : "");
+    }
+    return mem_strdup(ct);
+}
+
+/* The value of xattr `name` of message node n, malloc'd in *val.
+ * Returns 0, -ENODATA (no such attribute here), or -errno. */
+static int xattr_value(struct fs *fs, const struct fs_node *n, const struct mb_msg_info *info,
+                       const char *name, char **val)
+{
+    *val = NULL;
+    if (strncmp(name, "user.rc.", 8) == 0)
+        return rc_value(info, name, val);
+    if (n->sub == FS_SUB_DIR && strcmp(name, X_COMMENT) == 0) {
         int rc = mb_msg_subject(fs->mb, n->slot, val);
-        if (rc < 0)
-            return rc;
-        if (!*val || !**val) {
+        if (rc == 0 && (!*val || !**val)) {
             free(*val);
             *val = NULL;
-            return -ENODATA;
+            rc = -ENODATA;
         }
-    } else if (n->sub >= FS_SUB_ATT0 && strcmp(name, "user.mime_type") == 0) {
-        uint32_t k = (uint32_t)(n->sub - FS_SUB_ATT0);
-        if (k >= info->n_att)
-            return -ENODATA;
-        const char *ct = info->att[k].content_type;
-        if (!ct[0]) {
-            const char *dot = strrchr(info->att[k].name, '.');
-            ct = mbname_mime_for_ext(dot ? dot + 1 : "");
-        }
-        *val = mem_strdup(ct);
-    } else if (n->sub >= FS_SUB_ATT0 && strcmp(name, "user.xdg.origin.url") == 0) {
-        int rc = mb_att_uri(fs->mb, n->slot, (uint32_t)(n->sub - FS_SUB_ATT0), val);
-        if (rc < 0)
-            return rc == -ENOENT ? -ENODATA : rc;
-    } else {
-        return -ENODATA;
+        return rc;
     }
-    return 0;
+    uint32_t k = (uint32_t)(n->sub - FS_SUB_ATT0);
+    if (!is_att(n) || k >= info->n_att)
+        return -ENODATA;
+    if (strcmp(name, X_MIME) == 0) {
+        *val = mime_of(info, k);
+        return 0;
+    }
+    if (strcmp(name, X_ORIGIN) == 0) {
+        int rc = mb_att_uri(fs->mb, n->slot, k, val);
+        return rc == -ENOENT ? -ENODATA : rc;
+    }
+    return -ENODATA;
 }
 
 /* Parse ino into a message node with fresh info; false for other nodes. */
@@ -122,9 +144,8 @@ static bool message_node(struct fs *fs, fuse_ino_t ino, struct fs_node *n, struc
     return *rc == 0;
 }
 
-static void reply_value(fuse_req_t req, const char *val, size_t size)
+static void reply_value(fuse_req_t req, const char *val, size_t len, size_t size)
 {
-    size_t len = strlen(val);
     if (size == 0)
         fuse_reply_xattr(req, len);
     else if (size < len)
@@ -157,8 +178,31 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
         fs_reply_err(req, rc);
         return;
     }
-    reply_value(req, val, size);
+    reply_value(req, val, strlen(val), size);
     free(val);
+}
+
+/* The names a message node lists (NUL-separated into list). */
+static size_t list_names(const struct fs_node *n, const struct mb_msg_info *info, char *list)
+{
+    const char *all[N_RC + 2];
+    size_t na = 0, len = 0;
+    if (n->sub == FS_SUB_DIR) {
+        for (size_t i = 0; i < N_RC; i++)
+            if (strcmp(rc_names[i], "user.rc.messageStatus") != 0 || info->message_status[0])
+                all[na++] = rc_names[i];
+        if (info->has_subject)
+            all[na++] = X_COMMENT;
+    } else if (is_att(n)) {
+        all[na++] = X_MIME;
+        all[na++] = X_ORIGIN;
+    }
+    for (size_t i = 0; i < na; i++) {
+        size_t l = strlen(all[i]) + 1;
+        memcpy(list + len, all[i], l);
+        len += l;
+    }
+    return len;
 }
 
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -169,39 +213,64 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     int rc;
     char list[512];
     size_t len = 0;
-    if (!message_node(fs, ino, &n, &info, &rc)) {
-        if (rc) {
-            fs_reply_err(req, rc);
-            return;
-        }
-    } else {
-        const char *all[N_RC + 3];
-        size_t na = 0;
-        for (size_t i = 0; i < N_RC; i++)
-            all[na++] = rc_names[i];
-        if (n.sub == FS_SUB_DIR)
-            all[na++] = folder_names[0];
-        if (n.sub >= FS_SUB_ATT0) {
-            all[na++] = att_names[0];
-            all[na++] = att_names[1];
-        }
-        for (size_t i = 0; i < na; i++) {
-            /* List only names that have a value (getfattr -d reads them all),
-             * decided from the index: listing never reads a record. */
-            if ((strcmp(all[i], "user.rc.messageStatus") == 0 && !info.message_status[0]) ||
-                (strcmp(all[i], "user.xdg.comment") == 0 && !info.has_subject))
-                continue;
-            size_t l = strlen(all[i]) + 1;
-            memcpy(list + len, all[i], l);
-            len += l;
-        }
+    /* Decided from the index: listing never reads a record. */
+    if (message_node(fs, ino, &n, &info, &rc))
+        len = list_names(&n, &info, list);
+    else if (rc) {
+        fs_reply_err(req, rc);
+        return;
     }
-    if (size == 0)
-        fuse_reply_xattr(req, len);
-    else if (size < len)
-        fuse_reply_err(req, ERANGE);
+    reply_value(req, list, len, size);
+}
+
+static int parse_read_status(const char *value, size_t size, enum rec_read *rs)
+{
+    if (size == 4 && memcmp(value, "Read", 4) == 0)
+        *rs = REC_READ;
+    else if (size == 6 && memcmp(value, "Unread", 6) == 0)
+        *rs = REC_UNREAD;
     else
-        fuse_reply_buf(req, list, len);
+        return -EINVAL;
+    return 0;
+}
+
+/* setxattr on a node that is not a message: the refresh on the root, the
+ * read status of every message in a folder or a conversation. */
+static int set_on_folder(struct fs *fs, fuse_req_t req, const struct fs_node *n, const char *name,
+                         const char *value, size_t size)
+{
+    enum rec_read rs;
+    if (n->kind == FS_ROOT && strcmp(name, X_REFRESH) == 0)
+        return fs_refresh(fs);
+    bool bulk = (n->kind == FS_FOLDER && n->folder <= MB_FOLDER_DELETED) || n->kind == FS_CONV;
+    if (!bulk || strcmp(name, X_READ) != 0)
+        return -ENOTSUP;
+    if (parse_read_status(value, size, &rs) < 0)
+        return -EINVAL;
+    struct mb_call c = fs_user_call(fs, req);
+    if (n->kind == FS_CONV)
+        return mb_set_read_conv(fs->mb, &c, n->conv, rs);
+    return mb_set_read_folder(fs->mb, &c, n->ext, n->folder, rs);
+}
+
+/* setxattr on a message node: only user.rc.readStatus may change. */
+static int set_on_message(struct fs *fs, fuse_req_t req, const struct fs_node *n,
+                          const struct mb_msg_info *info, const char *name, const char *value,
+                          size_t size, int flags)
+{
+    enum rec_read rs;
+    if (!known_name(n, name))
+        return -ENOTSUP;
+    if (strcmp(name, X_READ) != 0)
+        return -EPERM;
+    if (flags & XATTR_CREATE)
+        return -EEXIST; /* it always exists */
+    if (parse_read_status(value, size, &rs) < 0)
+        return -EINVAL;
+    if (info->read_status == rs)
+        return 0; /* already so: no request */
+    struct mb_call c = fs_user_call(fs, req);
+    return mb_set_read(fs->mb, &c, n->slot, rs);
 }
 
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
@@ -211,42 +280,11 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
     struct fs_node n;
     struct mb_msg_info info;
     int rc;
-    if (!message_node(fs, ino, &n, &info, &rc)) {
-        if (rc == 0 && n.kind == FS_ROOT && strcmp(name, X_REFRESH) == 0) {
-            fs_reply_err(req, fs_refresh(fs));
-            return;
-        }
-        fs_reply_err(req, rc ? rc : -ENOTSUP);
-        return;
-    }
-    if (!known_name(&n, name)) {
-        fuse_reply_err(req, ENOTSUP);
-        return;
-    }
-    if (strcmp(name, X_READ) != 0) {
-        fuse_reply_err(req, EPERM);
-        return;
-    }
-    if (flags & XATTR_CREATE) {
-        fuse_reply_err(req, EEXIST); /* it always exists */
-        return;
-    }
-    enum rec_read rs;
-    if (size == 4 && memcmp(value, "Read", 4) == 0)
-        rs = REC_READ;
-    else if (size == 6 && memcmp(value, "Unread", 6) == 0)
-        rs = REC_UNREAD;
-    else {
-        fuse_reply_err(req, EINVAL);
-        return;
-    }
-    if (info.read_status == rs) {
-        fuse_reply_err(req, 0); /* already so: no request */
-        return;
-    }
-    struct mb_call c = fs_user_call(fs, req);
     fs_change_begin();
-    rc = mb_set_read(fs->mb, &c, n.slot, rs);
+    if (message_node(fs, ino, &n, &info, &rc))
+        rc = set_on_message(fs, req, &n, &info, name, value, size, flags);
+    else if (rc == 0)
+        rc = set_on_folder(fs, req, &n, name, value, size);
     fs_change_end();
     fs_reply_err(req, rc);
 }

@@ -290,8 +290,16 @@ int mb_msg_subject(struct mb *m, uint32_t slot, char **subject);
 int mb_att_uri(struct mb *m, uint32_t slot, uint32_t k, char **uri);
 
 /*
- * The exact meta.json bytes: 0 with *buf (malloc'd) and *len, or -EIO when
- * the stored copy is damaged and could not be fetched again.
+ * When this mount's own DELETE made the stored record out of date (the
+ * server changed the message; a DELETE answers with no record), fetch it
+ * again now: one light GET.  Otherwise, offline, or when that fails, nothing
+ * happens (the stored record is shown, and the background refreshes it).
+ */
+void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot);
+
+/*
+ * The exact meta.json bytes (refreshed first as mb_meta_refresh says): 0 with *buf (malloc'd) and
+ * *len, or -EIO when the stored copy is damaged and could not be fetched again.
  */
 int mb_meta_read(struct mb *m, const struct mb_call *c, uint32_t slot, char **buf, size_t *len);
 
@@ -363,6 +371,25 @@ int mb_restore(struct mb *m, const struct mb_call *c, uint32_t slot);
 /* Move an Alive message to the server's trash as `mv MSG Deleted/` does (one
  * DELETE; single-flight).  Returns 0, -ENOENT when it is not Alive, or -errno. */
 int mb_trash(struct mb *m, const struct mb_call *c, uint32_t slot);
+
+/*
+ * Set read status rs on every message of folder `folder` (a type folder or
+ * Deleted/) of ext, or of conversation conv, that does not have it: at most
+ * ceil(n / 50) requests.  Whatever the server answered for each message is
+ * applied (local state equals the server's even when part of it failed).
+ * Returns 0, or the first -errno met.
+ */
+int mb_set_read_folder(struct mb *m, const struct mb_call *c, uint32_t ext, int folder,
+                       enum rec_read rs);
+int mb_set_read_conv(struct mb *m, const struct mb_call *c, uint32_t conv, enum rec_read rs);
+
+/*
+ * Move every Alive message of conversation conv to the server's trash: one
+ * request (the conversation DELETE) when none of its messages is already in
+ * Deleted/ (that request would purge those), else bulk DELETEs by id (50 a
+ * request).  Returns 0, -ENOENT for an unknown conversation, or -errno.
+ */
+int mb_trash_conv(struct mb *m, const struct mb_call *c, uint32_t conv);
 
 /* ---- names of values (for attributes) ----------------------------------- */
 

@@ -59,6 +59,7 @@ static void install_update(struct mb *m, struct mb_msg *msg, const struct rec *r
         atomic_fetch_add(&m->ps.garbage, msg->rec.len);
     msg->rec = ref;
     msg->meta_bad = false;
+    msg->meta_stale = false;
     set_fields(m, msg, r);
     if (!same_attachments(msg, r)) {
         /* e.g. a transcription arrived: new names and indexes, new generation. */

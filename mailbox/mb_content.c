@@ -54,8 +54,25 @@ static int read_stored(struct mb *m, uint32_t slot, char **buf, size_t *len)
     return 0;
 }
 
+void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot)
+{
+    ix_rdlock(m);
+    struct mb_msg *msg = idx_msg(m, slot);
+    bool stale = msg && msg->meta_stale;
+    uint64_t id = msg ? msg->id : 0;
+    uint32_t ext = msg ? msg->ext : 0;
+    ix_unlock(m);
+    if (!stale || mb_offline(m))
+        return;
+    struct api_call call = net_api_call(m, c);
+    int rc = fetch_again(m, &call, ext, &id, 1);
+    if (rc < 0)
+        log_debug("refreshing record %" PRIu64 ": %s", id, strerror(-rc));
+}
+
 int mb_meta_read(struct mb *m, const struct mb_call *c, uint32_t slot, char **buf, size_t *len)
 {
+    mb_meta_refresh(m, c, slot);
     int rc = read_stored(m, slot, buf, len);
     if (rc != -EIO)
         return rc;

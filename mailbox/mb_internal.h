@@ -7,6 +7,7 @@
  *   [X]      the index lock, ix.lock (read or write as the access needs)
  *   [LS]     the listing lock, ls.lock
  *   [FL]     the flight lock, fl.lock
+ *   [BT]     the batch lock, bt.lock
  *   [LP]     the loop lock, lp.lock
  *   [PS]     the persistence lock, ps.lock
  *   [A]      an atomic
@@ -17,12 +18,13 @@
  *   2  ls.lock   listings: per-folder listing state (not held across I/O)
  *   3  ix.lock   the index (rwlock)
  *   4  fl.lock   flights: downloads and changes in progress
- *   5  lp.lock   the background loop's wake-ups and round counters
+ *   5  bt.lock   batches: changes being gathered into bulk requests
+ *   6  lp.lock   the background loop's wake-ups and round counters
  * Locks of other layers (the api client, the content store, the record
  * log) are taken below all of these and never call back up.
  *
  * I/O rule: no network request and no disk write is made while holding
- * ix.lock, ls.lock, fl.lock or lp.lock.  A record is appended to the record
+ * ix.lock, ls.lock, fl.lock, bt.lock or lp.lock.  A record is appended to the record
  * log before the index lock is taken (mb_apply.c); a stored record is read
  * after it is released (the log is replaced only by compaction, which runs
  * at load time before any thread exists).  ps.lock is the one lock held
@@ -48,7 +50,7 @@
 
 #define MB_NONE UINT32_MAX
 
-enum { RANK_PS = 1, RANK_LS = 2, RANK_IX = 3, RANK_FL = 4, RANK_LP = 5 };
+enum { RANK_PS = 1, RANK_LS = 2, RANK_IX = 3, RANK_FL = 4, RANK_BT = 5, RANK_LP = 6 };
 
 /* One attachment of a message. */
 struct mb_att {
@@ -74,6 +76,7 @@ struct mb_msg {
     uint8_t removed_via;    /* [X] folder + 1 this mount removed it through, 0 if none */
     bool in_folder;         /* [X] listed in its type folder or Deleted/ */
     bool meta_bad;          /* [X] the stored record failed verification: fetch again */
+    bool meta_stale;        /* [X] the server changed it (our DELETE) after the stored record */
     bool has_subject;       /* [X] the record has a non-empty subject */
     const char *msg_status; /* [X] interned messageStatus */
     int64_t modified_ms;    /* [X] lastModifiedTime */
@@ -164,6 +167,14 @@ struct mb_flights {
     struct mb_flight *list; /* [FL] flights not yet ended */
 };
 
+/* Changes being gathered into bulk requests (mb_batch.c). */
+struct batch_group;
+struct mb_batches {
+    pthread_mutex_t lock;     /* rank RANK_BT */
+    pthread_cond_t cond;      /* a group filled up or was sent */
+    struct batch_group *open; /* [BT] groups still gathering */
+};
+
 /* The background loop. */
 struct mb_loop {
     pthread_mutex_t lock;    /* rank RANK_LP */
@@ -172,6 +183,8 @@ struct mb_loop {
     bool started;            /* [I after mb_start] the thread runs */
     bool stop;               /* [LP] stop asked */
     bool refresh;            /* [LP] a sync was asked for */
+    int64_t stale_due;       /* [LP] mono ms when stale records are fetched again, 0 none */
+    int64_t stale_first;     /* [LP] when the oldest of them became stale */
     uint64_t rounds_started; /* [LP] sync rounds begun */
     uint64_t rounds_done;    /* [LP] sync rounds finished */
 };
@@ -214,6 +227,7 @@ struct mb {
     struct mb_index ix;
     struct mb_listctl ls;
     struct mb_flights fl;
+    struct mb_batches bt;
     struct mb_loop lp;
     struct mb_net net;
     struct mb_persist ps;

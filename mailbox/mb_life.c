@@ -36,6 +36,8 @@ static struct mb *alloc_mb(const struct mb_config *cfg)
     cond_init_mono(&m->ls.cond);
     pthread_mutex_init(&m->fl.lock, NULL);
     cond_init_mono(&m->fl.cond);
+    pthread_mutex_init(&m->bt.lock, NULL);
+    cond_init_mono(&m->bt.cond);
     pthread_mutex_init(&m->lp.lock, NULL);
     cond_init_mono(&m->lp.cond);
     pthread_mutex_init(&m->ps.lock, NULL);
@@ -242,6 +244,8 @@ void mb_free(struct mb *m)
     pthread_cond_destroy(&m->ls.cond);
     pthread_mutex_destroy(&m->fl.lock);
     pthread_cond_destroy(&m->fl.cond);
+    pthread_mutex_destroy(&m->bt.lock);
+    pthread_cond_destroy(&m->bt.cond);
     pthread_mutex_destroy(&m->lp.lock);
     pthread_cond_destroy(&m->lp.cond);
     pthread_mutex_destroy(&m->ps.lock);

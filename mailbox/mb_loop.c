@@ -2,6 +2,7 @@
 #include "mailbox/mb_loop.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mailbox/mb_fetch.h"
@@ -11,6 +12,7 @@
 #include "util/cond.h"
 #include "util/isotime.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 static bool should_stop(struct mb *m)
 {
@@ -31,6 +33,47 @@ static void list_missing(struct mb *m)
             fetch_ensure_listed(m, &c, e, t);
         }
     }
+}
+
+/* Fetch the stale records again, in batches (Light requests), per extension. */
+static void refresh_stale(struct mb *m)
+{
+    for (uint32_t e = 0; e < m->ix.n_ext && !should_stop(m); e++) {
+        uint64_t *ids = NULL;
+        size_t n = 0, cap = 0;
+        ix_rdlock(m);
+        for (uint32_t s = 0; s < m->ix.n_msgs; s++) {
+            const struct mb_msg *msg = m->ix.msgs[s];
+            if (msg->ext != e || !msg->meta_stale)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                ids = mem_reallocarray(ids, cap, sizeof *ids);
+            }
+            ids[n++] = msg->id;
+        }
+        ix_unlock(m);
+        if (n) {
+            struct api_call c = net_bg_call(SYNC_CALL_MS);
+            int rc = fetch_again(m, &c, e, ids, n);
+            if (rc < 0)
+                log_debug("refreshing %zu changed records: %s", n, strerror(-rc));
+        }
+        free(ids);
+    }
+}
+
+void loop_stale_soon(struct mb *m)
+{
+    int64_t now = isotime_mono_ms();
+    mu_lock(&m->lp.lock, RANK_LP, "loop");
+    if (!m->lp.stale_due)
+        m->lp.stale_first = now;
+    m->lp.stale_due = now + STALE_WAIT_MS;
+    if (m->lp.stale_due > m->lp.stale_first + STALE_MAX_MS)
+        m->lp.stale_due = m->lp.stale_first + STALE_MAX_MS;
+    pthread_cond_broadcast(&m->lp.cond);
+    mu_unlock(&m->lp.lock, RANK_LP);
 }
 
 /* One round: sync every extension, list what was never listed, save. */
@@ -59,17 +102,26 @@ static int64_t next_round(struct mb *m, int64_t last_end)
     return next;
 }
 
-/* Wait (lp.lock held) until a round is due, asked for, or stop.  The due
- * time is computed again on every wake-up: going offline (net_note) wakes
- * the loop so that the retries start.  Returns false on stop. */
-static bool wait_round(struct mb *m, int64_t last_end)
+/* What the loop does next. */
+enum loop_work { WORK_STOP, WORK_ROUND, WORK_STALE };
+
+/* Wait (lp.lock held) until a round or a stale refresh is due, a round is
+ * asked for, or stop.  The due times are computed again on every wake-up:
+ * going offline (net_note) wakes the loop so that the retries start. */
+static enum loop_work wait_work(struct mb *m, int64_t last_end)
 {
     for (;;) {
         if (m->lp.stop)
-            return false;
-        int64_t due = last_end ? next_round(m, last_end) : isotime_mono_ms();
-        if (m->lp.refresh || (due && isotime_mono_ms() >= due))
-            return true;
+            return WORK_STOP;
+        int64_t now = isotime_mono_ms();
+        int64_t due = last_end ? next_round(m, last_end) : now;
+        if (m->lp.refresh || (due && now >= due))
+            return WORK_ROUND;
+        int64_t stale = m->lp.stale_due;
+        if (stale && now >= stale && !mb_offline(m))
+            return WORK_STALE;
+        if (stale && !mb_offline(m) && (!due || stale < due))
+            due = stale;
         if (due)
             cond_wait_until(&m->lp.cond, &m->lp.lock, due);
         else
@@ -83,13 +135,19 @@ static void *loop_main(void *arg)
     int64_t last_end = 0; /* no round yet: the first one at once */
     for (;;) {
         mu_lock(&m->lp.lock, RANK_LP, "loop");
-        bool go = wait_round(m, last_end);
-        m->lp.refresh = false;
-        if (go)
+        enum loop_work w = wait_work(m, last_end);
+        if (w != WORK_STOP)
+            m->lp.stale_due = 0; /* a round refreshes stale records too */
+        if (w == WORK_ROUND) {
+            m->lp.refresh = false;
             m->lp.rounds_started++;
+        }
         mu_unlock(&m->lp.lock, RANK_LP);
-        if (!go)
+        if (w == WORK_STOP)
             break;
+        refresh_stale(m);
+        if (w == WORK_STALE)
+            continue;
         round_all(m);
         last_end = isotime_mono_ms();
         mu_lock(&m->lp.lock, RANK_LP, "loop");

@@ -13,6 +13,15 @@
 
 #include "mailbox/mb_internal.h"
 
+/* A stale record is fetched again at most STALE_WAIT_MS after the last
+ * message became stale, and at most STALE_MAX_MS after the first. */
+#define STALE_WAIT_MS 2000
+#define STALE_MAX_MS  60000
+
+/* Records became stale (our own DELETE): fetch them again soon, in batches,
+ * after the burst of changes is over.  Any thread. */
+void loop_stale_soon(struct mb *m);
+
 /* Start the thread.  Returns 0 or -errno. */
 int loop_start(struct mb *m);
 

@@ -19,12 +19,14 @@
 #include <string.h>
 
 #include "mailbox/mb_apply.h"
-#include "mailbox/mb_fetch.h"
+#include "mailbox/mb_batch.h"
 #include "mailbox/mb_flight.h"
 #include "mailbox/mb_index.h"
 #include "mailbox/mb_internal.h"
+#include "mailbox/mb_loop.h"
 #include "mailbox/mb_net.h"
 #include "mailbox/mb_place.h"
+#include "mailbox/mb_write.h"
 #include "util/isotime.h"
 #include "util/log.h"
 
@@ -71,9 +73,16 @@ static int do_read(struct mb *m, const struct api_call *c, const struct target *
     if (mb_offline(m))
         return -EIO;
     struct rec r;
-    int rc = net_note(m, api_set_read(m->o.api, c, t->ext_id, t->id, rs, &r));
+    bool has_rec = false;
+    int rc = net_note(m, batch_submit(m, c, t->ext, rs == REC_READ ? BATCH_READ : BATCH_UNREAD,
+                                      t->id, &r, &has_rec));
     if (rc < 0)
         return rc;
+    if (!has_rec) {
+        log_warn("server accepted readStatus %s for %" PRIu64 " but sent no record",
+                 rec_read_name(rs), t->id);
+        return 0;
+    }
     if (r.read_status != rs)
         log_warn("server answered readStatus %s for %" PRIu64 " after setting %s",
                  rec_read_name(r.read_status), t->id, rec_read_name(rs));
@@ -86,11 +95,7 @@ static int do_read(struct mb *m, const struct api_call *c, const struct target *
     return 0;
 }
 
-/* After a DELETE: show the new availability at once, remember the removal,
- * then refresh the record (meta.json must be what the server says; one
- * light GET, failure harmless). */
-static void after_delete(struct mb *m, const struct api_call *c, uint32_t slot,
-                         const struct target *t, enum rec_avail now, int via)
+void write_after_delete(struct mb *m, uint32_t slot, enum rec_avail now, int via)
 {
     struct chg_batch chg = {0};
     int64_t at = isotime_mono_ms();
@@ -101,15 +106,14 @@ static void after_delete(struct mb *m, const struct api_call *c, uint32_t slot,
         msg->removed_via = (uint8_t)(via + 1);
         msg->removed_at = at;
     }
-    if (now == REC_DELETED)
+    if (now == REC_DELETED) {
         msg->trashed_at = at;
+        msg->meta_stale = true;
+    }
     ix_unlock(m);
     chg_deliver(m, &chg);
-    if (now == REC_DELETED) {
-        int rc = fetch_again(m, c, t->ext, &t->id, 1);
-        if (rc < 0)
-            log_debug("refreshing %" PRIu64 " after delete: %s", t->id, strerror(-rc));
-    }
+    if (now == REC_DELETED)
+        loop_stale_soon(m);
 }
 
 /* May this mount purge t now?  0, -EPERM (purging is off) or -EBUSY. */
@@ -140,7 +144,12 @@ static int do_delete(struct mb *m, const struct api_call *c, uint32_t slot, cons
     }
     if (mb_offline(m))
         return -EIO;
-    int rc = api_delete(m->o.api, c, t->ext_id, t->id, false, t->avail);
+    struct rec unused;
+    bool has_rec = false;
+    int rc =
+        batch_submit(m, c, t->ext, purge ? BATCH_PURGE : BATCH_TRASH, t->id, &unused, &has_rec);
+    if (has_rec)
+        rec_free(&unused);
     rc = net_note(m, rc);
     if (rc < 0)
         return rc;
@@ -148,7 +157,7 @@ static int do_delete(struct mb *m, const struct api_call *c, uint32_t slot, cons
         log_info("purged message %" PRIu64, t->id);
     else
         log_info("deleted message %" PRIu64 " (moved to the server's trash)", t->id);
-    after_delete(m, c, slot, t, purge ? REC_PURGED : REC_DELETED, via);
+    write_after_delete(m, slot, purge ? REC_PURGED : REC_DELETED, via);
     return 0;
 }
 
