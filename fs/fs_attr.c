@@ -16,9 +16,12 @@ int fs_view_folder(const struct mb_msg_info *info, int view)
     return view == MB_VIEW_DELETED ? MB_FOLDER_DELETED : (int)info->type;
 }
 
-size_t fs_link_target(const struct mb_msg_info *info, char *buf, size_t cap)
+size_t fs_link_target(const struct fs_node *node, const struct mb_msg_info *info, char *buf,
+                      size_t cap)
 {
-    int n = snprintf(buf, cap, "../../%s/%s", mb_folder_name(info->type), info->name);
+    /* conversations/X/NAME is two levels below the extension, Unread/NAME one. */
+    const char *up = node->kind == FS_ULINK ? "../" : "../../";
+    int n = snprintf(buf, cap, "%s%s/%s", up, mb_folder_name(info->type), info->name);
     return n < 0 ? 0 : (size_t)n;
 }
 
@@ -82,11 +85,12 @@ int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_inf
     case FS_CONV:
         set_dir(fs, st, 2);
         return 0;
-    case FS_LINK: {
+    case FS_LINK:
+    case FS_ULINK: {
         char target[2 * MBNAME_MAX + 16];
         st->st_mode = S_IFLNK | 0777;
         st->st_nlink = 1;
-        st->st_size = (off_t)fs_link_target(info, target, sizeof target);
+        st->st_size = (off_t)fs_link_target(n, info, target, sizeof target);
         set_times(st, info->creation_ms);
         return 0;
     }

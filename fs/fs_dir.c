@@ -90,6 +90,8 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
             struct fs_node x;
             if (n.folder == MB_FOLDER_CONVERSATIONS)
                 x = (struct fs_node){.kind = FS_CONV, .conv = d->listing.ids[i]};
+            else if (n.folder == MB_FOLDER_UNREAD)
+                x = (struct fs_node){.kind = FS_ULINK, .slot = d->listing.ids[i]};
             else
                 x = (struct fs_node){.kind = FS_MSG,
                                      .slot = d->listing.ids[i],
@@ -195,7 +197,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
         if (!plus || i < 2) {
             struct stat st = {0};
             st.st_ino = i < 2 ? ino : fs_ino_make(&de->node);
-            st.st_mode = de->node.kind == FS_LINK                                  ? S_IFLNK
+            st.st_mode = de->node.kind == FS_LINK || de->node.kind == FS_ULINK     ? S_IFLNK
                          : (de->node.kind == FS_MSG && de->node.sub != FS_SUB_DIR) ? S_IFREG
                                                                                    : S_IFDIR;
             if (plus) {
@@ -209,13 +211,13 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
             struct fuse_entry_param e = {0};
             struct mb_msg_info info;
             int rc = 0;
-            if (de->node.kind == FS_MSG || de->node.kind == FS_LINK)
+            if (fs_is_msg_node(&de->node))
                 rc = mb_msg_info(fs->mb, de->node.slot, &info);
             if (rc == 0)
                 rc = fs_fill_attr(fs, &de->node, &info, &e.attr);
             if (rc == 0) {
                 e.ino = fs_ino_make(&de->node);
-                e.generation = (de->node.kind == FS_MSG || de->node.kind == FS_LINK) ? info.gen : 0;
+                e.generation = fs_is_msg_node(&de->node) ? info.gen : 0;
                 e.attr_timeout = fs->timeout;
                 e.entry_timeout = fs->timeout;
             } else {

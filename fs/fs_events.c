@@ -6,11 +6,13 @@
  * reports becomes an invalidation (through fs_notify, which knows which
  * ones may be sent from where).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fs/fs_internal.h"
 #include "util/isotime.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 /* Set while this thread runs a handler that changes the mailbox (unlink,
  * rmdir, rename, setxattr, the refresh): there, inode invalidations are sent
@@ -36,18 +38,85 @@ static void inval_inode(struct fs *fs, uint64_t ino)
         fs_notify_inode_async(fs->notify, ino);
 }
 
+static uint64_t folder_ino(uint32_t ext, int folder)
+{
+    struct fs_node n = {.kind = FS_FOLDER, .ext = ext, .folder = folder};
+    return fs_ino_make(&n);
+}
+
+/* The node of an entry of folder `folder` (id: slot or conversation). */
+static struct fs_node entry_node(int folder, uint32_t id)
+{
+    if (folder == MB_FOLDER_CONVERSATIONS)
+        return (struct fs_node){.kind = FS_CONV, .conv = id};
+    if (folder == MB_FOLDER_UNREAD)
+        return (struct fs_node){.kind = FS_ULINK, .slot = id};
+    return (struct fs_node){.kind = FS_MSG,
+                            .slot = id,
+                            .view = folder == MB_FOLDER_DELETED ? MB_VIEW_DELETED : MB_VIEW_TYPE,
+                            .sub = FS_SUB_DIR};
+}
+
 static void ev_folder_changed(void *ctx, uint32_t ext, int folder)
 {
     struct fs *fs = ctx;
-    struct fs_node n = {.kind = FS_FOLDER, .ext = ext, .folder = folder};
-    inval_inode(fs, fs_ino_make(&n));
+    inval_inode(fs, folder_ino(ext, folder));
 }
 
-static void ev_entry_gone(void *ctx, uint32_t ext, int folder, const char *name)
+/* An entry left folder `folder` of ext: the kernel forgets it, and, when
+ * the change came from elsewhere, the live thread's rmdir or unlink makes
+ * watchers of the folder see IN_DELETE.  Not during a handler's own change:
+ * its system call removes what it removes (and an `rm -r` still inside the
+ * message folder must be able to finish, see MB_REMOVAL_GRACE_MS). */
+static void ev_entry_gone(void *ctx, uint32_t ext, int folder, const char *name, uint32_t id)
 {
     struct fs *fs = ctx;
-    struct fs_node n = {.kind = FS_FOLDER, .ext = ext, .folder = folder};
-    fs_notify_entry(fs->notify, fs_ino_make(&n), name);
+    struct fs_node child = entry_node(folder, id);
+    uint64_t parent = folder_ino(ext, folder), ino = fs_ino_make(&child);
+    fs_notify_entry(fs->notify, parent, name);
+    const char *ext_name = mb_ext_name(fs->mb, ext);
+    if (!ext_name || in_change)
+        return; /* the handler's own system call removes it, events included */
+    char *path = mem_printf("%s/%s/%s", ext_name, mb_folder_name(folder), name);
+    fs_live_remove(fs->live, parent, path, name, ino, folder != MB_FOLDER_UNREAD);
+    free(path);
+}
+
+static void ev_entry_new(void *ctx, uint32_t ext, int folder, const char *name, uint32_t id)
+{
+    struct fs *fs = ctx;
+    const char *ext_name = mb_ext_name(fs->mb, ext);
+    struct mb_msg_info info;
+    if (!ext_name)
+        return;
+    char *path = mem_printf("%s/%s/%s", ext_name, mb_folder_name(folder), name);
+    if (folder != MB_FOLDER_UNREAD) {
+        fs_live_mkdir(fs->live, folder_ino(ext, folder), path, name);
+    } else if (mb_msg_info(fs->mb, id, &info) == 0) {
+        char target[2 * MBNAME_MAX + 16];
+        struct fs_node link = entry_node(folder, id);
+        fs_link_target(&link, &info, target, sizeof target);
+        fs_live_symlink(fs->live, folder_ino(ext, folder), path, name, target);
+    }
+    free(path);
+}
+
+static void ev_member_new(void *ctx, uint32_t conv, const char *name, uint32_t slot)
+{
+    struct fs *fs = ctx;
+    uint32_t ext;
+    const char *conv_name, *ext_name;
+    struct mb_msg_info info;
+    if (mb_conv_where(fs->mb, conv, &ext, &conv_name) < 0 ||
+        !(ext_name = mb_ext_name(fs->mb, ext)) || mb_msg_info(fs->mb, slot, &info) < 0)
+        return;
+    char target[2 * MBNAME_MAX + 16];
+    struct fs_node link = {.kind = FS_LINK, .slot = slot}, cv = {.kind = FS_CONV, .conv = conv};
+    fs_link_target(&link, &info, target, sizeof target);
+    char *path = mem_printf("%s/%s/%s/%s", ext_name, mb_folder_name(MB_FOLDER_CONVERSATIONS),
+                            conv_name, name);
+    fs_live_symlink(fs->live, fs_ino_make(&cv), path, name, target);
+    free(path);
 }
 
 static void ev_message_changed(void *ctx, uint32_t slot)
@@ -59,22 +128,53 @@ static void ev_message_changed(void *ctx, uint32_t slot)
         n.sub = FS_SUB_META;
         inval_inode(fs, fs_ino_make(&n)); /* size, mtime and pages */
     }
+    /* Watchers of its folder see IN_ATTRIB, as for a local chmod (twice
+     * when a handler's own setxattr also raised one: harmless). */
+    struct mb_msg_info info;
+    if (mb_msg_info(fs->mb, slot, &info) < 0 || info.availability == REC_PURGED)
+        return;
+    int folder = info.availability == REC_DELETED ? MB_FOLDER_DELETED : (int)info.type;
+    const char *ext_name = mb_ext_name(fs->mb, info.ext);
+    if (!ext_name || !mb_folder_listed(fs->mb, info.ext, folder))
+        return;
+    char *path = mem_printf("%s/%s/%s", ext_name, mb_folder_name(folder), info.name);
+    fs_live_attrib(fs->live, path);
+    free(path);
 }
 
-static void ev_conversation_changed(void *ctx, uint32_t conv, const char *name_gone)
+static void ev_conversation_changed(void *ctx, uint32_t conv, const char *name_gone,
+                                    uint32_t slot_gone)
 {
     struct fs *fs = ctx;
     struct fs_node n = {.kind = FS_CONV, .conv = conv};
     inval_inode(fs, fs_ino_make(&n));
-    if (name_gone)
-        fs_notify_entry(fs->notify, fs_ino_make(&n), name_gone);
+    if (!name_gone)
+        return;
+    struct fs_node link = {.kind = FS_LINK, .slot = slot_gone};
+    fs_notify_entry(fs->notify, fs_ino_make(&n), name_gone);
+    uint32_t ext;
+    const char *conv_name, *ext_name;
+    if (in_change || mb_conv_where(fs->mb, conv, &ext, &conv_name) < 0 ||
+        !(ext_name = mb_ext_name(fs->mb, ext)))
+        return;
+    char *path = mem_printf("%s/%s/%s/%s", ext_name, mb_folder_name(MB_FOLDER_CONVERSATIONS),
+                            conv_name, name_gone);
+    fs_live_remove(fs->live, fs_ino_make(&n), path, name_gone, fs_ino_make(&link), false);
+    free(path);
 }
 
-static void ev_conversation_gone(void *ctx, uint32_t ext, const char *name)
+static void ev_conversation_gone(void *ctx, uint32_t ext, const char *name, uint32_t conv)
 {
     struct fs *fs = ctx;
-    struct fs_node n = {.kind = FS_FOLDER, .ext = ext, .folder = MB_FOLDER_CONVERSATIONS};
-    fs_notify_entry(fs->notify, fs_ino_make(&n), name);
+    struct fs_node cv = {.kind = FS_CONV, .conv = conv};
+    uint64_t parent = folder_ino(ext, MB_FOLDER_CONVERSATIONS);
+    fs_notify_entry(fs->notify, parent, name);
+    const char *ext_name = mb_ext_name(fs->mb, ext);
+    if (in_change || !ext_name)
+        return;
+    char *path = mem_printf("%s/%s/%s", ext_name, mb_folder_name(MB_FOLDER_CONVERSATIONS), name);
+    fs_live_remove(fs->live, parent, path, name, fs_ino_make(&cv), true);
+    free(path);
 }
 
 static void ev_extension_gone(void *ctx, uint32_t ext, const char *name)
@@ -97,6 +197,8 @@ struct mb_events fs_events(struct fs *fs)
         .ctx = fs,
         .folder_changed = ev_folder_changed,
         .entry_gone = ev_entry_gone,
+        .entry_new = ev_entry_new,
+        .member_new = ev_member_new,
         .message_changed = ev_message_changed,
         .conversation_changed = ev_conversation_changed,
         .conversation_gone = ev_conversation_gone,
@@ -110,7 +212,8 @@ int fs_refresh(struct fs *fs)
     int rc = mb_refresh_wait(fs->mb, isotime_mono_ms() + (int64_t)fs->call_timeout_s * 1000);
     if (rc < 0)
         log_warn("refresh: %s", strerror(-rc));
-    /* The sync thread queued its invalidations: let them land first. */
+    /* The sync thread queued its invalidations and events: let them land first. */
     fs_notify_flush(fs->notify);
+    fs_live_flush(fs->live);
     return rc;
 }

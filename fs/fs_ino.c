@@ -23,6 +23,7 @@ uint64_t fs_ino_make(const struct fs_node *n)
         return k | ((uint64_t)n->slot << 9) | ((uint64_t)(n->view & 1) << 8) |
                (uint64_t)(n->sub & 0xff);
     case FS_LINK:
+    case FS_ULINK:
         return k | n->slot;
     default:
         return 0;
@@ -66,9 +67,10 @@ bool fs_ino_parse(uint64_t ino, struct fs_node *n)
         n->sub = (int)(p & 0xff);
         return true;
     case FS_LINK:
+    case FS_ULINK:
         if (p > UINT32_MAX)
             break;
-        n->kind = FS_LINK;
+        n->kind = (enum fs_kind)kind;
         n->slot = (uint32_t)p;
         return true;
     default:

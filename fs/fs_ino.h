@@ -10,6 +10,7 @@
  *   MSG          slot << 9 | view << 8 | sub   (sub 0: the folder, 1: meta.json,
  *                2 + k: attachment k)
  *   LINK         slot (the symlink in a conversation folder)
+ *   ULINK        slot (the symlink in Unread/)
  * The root is FUSE_ROOT_ID (1).  A message seen from its type folder and from
  * Deleted/ has two different numbers (view), so an `rm -r` that removes it
  * from one place never leaves a dead directory inode behind in the other.
@@ -31,6 +32,7 @@ enum fs_kind {
     FS_CONV,
     FS_MSG,
     FS_LINK,
+    FS_ULINK, /* a link in Unread/ (slot) */
 };
 
 /* Message sub-nodes. */
@@ -43,7 +45,7 @@ struct fs_node {
     uint32_t ext;  /* FS_EXT, FS_FOLDER */
     int folder;    /* FS_FOLDER: enum rec_type or MB_FOLDER_* */
     uint32_t conv; /* FS_CONV */
-    uint32_t slot; /* FS_MSG, FS_LINK */
+    uint32_t slot; /* FS_MSG, FS_LINK, FS_ULINK */
     int view;      /* FS_MSG: enum mb_view */
     int sub;       /* FS_MSG: FS_SUB_* */
 };

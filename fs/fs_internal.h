@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "fs/fs_ino.h"
+#include "fs/fs_live.h"
 #include "fs/fs_lru.h"
 #include "fs/fs_notify.h"
 #include "mailbox/mb.h"
@@ -31,6 +32,7 @@
 struct fs {
     struct mb *mb;            /* the mailbox */
     struct fs_notify *notify; /* kernel invalidations */
+    struct fs_live *live;     /* inotify events for changes from the server */
     uid_t uid;                /* owner shown for every file */
     gid_t gid;                /* group shown for every file */
     mode_t file_mode;         /* permission bits of files (0600 unless widened) */
@@ -62,8 +64,16 @@ int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_inf
 int fs_attr_learning(struct fs *fs, fuse_req_t req, const struct fs_node *n,
                      struct mb_msg_info *info, struct stat *st);
 
-/* The target of a conversation link ("../../<Type>/<message folder>"). */
-size_t fs_link_target(const struct mb_msg_info *info, char *buf, size_t cap);
+/* The target of a link: "../../<Type>/<message folder>" in a conversation
+ * folder, "../<Type>/<message folder>" in Unread/. */
+size_t fs_link_target(const struct fs_node *node, const struct mb_msg_info *info, char *buf,
+                      size_t cap);
+
+/* True for the nodes that stand for a message (their state is mb_msg_info). */
+static inline bool fs_is_msg_node(const struct fs_node *n)
+{
+    return n->kind == FS_MSG || n->kind == FS_LINK || n->kind == FS_ULINK;
+}
 
 /* The folder a message node's view stands for (its type folder or Deleted). */
 int fs_view_folder(const struct mb_msg_info *info, int view);
@@ -86,6 +96,11 @@ void fs_reply_err(fuse_req_t req, int rc);
 /* ---- handlers in other files ----------------------------------------------- */
 
 void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+
+/* The entry for name in parent, as a lookup answers it (the live thread's
+ * mkdir and symlink reply with it).  Returns 0 and *e, -ENOENT or -errno. */
+int fs_lookup_entry(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
+                    struct fuse_entry_param *e);
 
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

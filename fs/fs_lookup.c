@@ -80,6 +80,10 @@ static int child_of_folder(struct fs *fs, fuse_req_t req, const struct fs_node *
         c->kind = FS_CONV;
         return mb_conv_lookup(fs->mb, &call, p->ext, name, &c->conv);
     }
+    if (p->folder == MB_FOLDER_UNREAD) {
+        c->kind = FS_ULINK;
+        return mb_unread_lookup(fs->mb, &call, p->ext, name, &c->slot);
+    }
     c->kind = FS_MSG;
     c->view = p->folder == MB_FOLDER_DELETED ? MB_VIEW_DELETED : MB_VIEW_TYPE;
     c->sub = FS_SUB_DIR;
@@ -115,59 +119,79 @@ static int resolve(struct fs *fs, fuse_req_t req, const struct fs_node *p, const
     }
 }
 
-/* The positive answer for node c. */
-static void reply_node(fuse_req_t req, struct fs *fs, const struct fs_node *c,
-                       struct mb_msg_info *info, bool have_info)
+/* The entry of node c (its attributes, inode number, generation). */
+static int entry_of(struct fs *fs, fuse_req_t req, const struct fs_node *c,
+                    struct mb_msg_info *info, bool have_info, struct fuse_entry_param *e)
 {
-    struct fuse_entry_param e = {0};
-    bool is_msg = c->kind == FS_MSG || c->kind == FS_LINK;
+    bool is_msg = fs_is_msg_node(c);
     int rc = 0;
+    memset(e, 0, sizeof *e);
     if (is_msg && !have_info)
         rc = mb_msg_info(fs->mb, c->slot, info);
     if (rc == 0 && c->kind == FS_MSG && c->sub == FS_SUB_META)
-        rc = fs_attr_learning(fs, req, c, info, &e.attr); /* a stale record is refreshed */
+        rc = fs_attr_learning(fs, req, c, info, &e->attr); /* a stale record is refreshed */
     else if (rc == 0)
-        rc = fs_fill_attr(fs, c, info, &e.attr);
-    e.attr_timeout = fs->timeout;
+        rc = fs_fill_attr(fs, c, info, &e->attr);
+    e->attr_timeout = fs->timeout;
     if (rc == -EAGAIN) {
         /* Size unknown: nothing is cached, so getattr asks (and learns). */
         rc = 0;
-        e.attr.st_mode = S_IFREG | fs->file_mode;
-        e.attr.st_nlink = 1;
-        e.attr.st_uid = fs->uid;
-        e.attr.st_gid = fs->gid;
-        e.attr.st_ino = fs_ino_make(c);
-        e.attr_timeout = 0;
+        e->attr.st_mode = S_IFREG | fs->file_mode;
+        e->attr.st_nlink = 1;
+        e->attr.st_uid = fs->uid;
+        e->attr.st_gid = fs->gid;
+        e->attr.st_ino = fs_ino_make(c);
+        e->attr_timeout = 0;
     }
-    if (rc < 0) {
-        fs_reply_err(req, rc);
-        return;
-    }
-    e.ino = fs_ino_make(c);
-    e.generation = is_msg ? info->gen : 0;
-    e.entry_timeout = fs->timeout;
-    fuse_reply_entry(req, &e);
+    if (rc < 0)
+        return rc;
+    e->ino = fs_ino_make(c);
+    e->generation = is_msg ? info->gen : 0;
+    e->entry_timeout = fs->timeout;
+    return 0;
+}
+
+int fs_lookup_entry(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
+                    struct fuse_entry_param *e)
+{
+    struct fs_node p, c = {0};
+    struct mb_msg_info info;
+    bool have_info;
+    if (!fs_ino_parse(parent, &p))
+        return -ENOENT;
+    if (never_exists(name) && (p.kind != FS_MSG || p.sub != FS_SUB_DIR))
+        return -ENOENT;
+    int rc = resolve(fs, req, &p, name, &c, &info, &have_info);
+    return rc < 0 ? rc : entry_of(fs, req, &c, &info, have_info, e);
 }
 
 void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs *fs = fuse_req_userdata(req);
-    struct fs_node p, c = {0};
-    struct mb_msg_info info;
-    bool have_info;
+    struct fs_node p;
+    struct fuse_entry_param e;
     if (!fs_ino_parse(parent, &p)) {
         fuse_reply_err(req, ENOENT);
         return;
     }
-    if (never_exists(name) && (p.kind != FS_MSG || p.sub != FS_SUB_DIR)) {
-        reply_negative(req, fs, &p, name);
+    /* The live thread is creating this entry (fs_live.c): the kernel must
+     * find it missing, so the mkdir or symlink reaches us; or removing it:
+     * the kernel must find it as it was, so the rmdir or unlink does. */
+    uint64_t was;
+    if (fs_live_pending(fs->live, req, parent, name, &was)) {
+        struct fs_node c;
+        struct mb_msg_info info;
+        if (!was || !fs_ino_parse(was, &c) || entry_of(fs, req, &c, &info, false, &e) < 0)
+            fuse_reply_entry(req, &(struct fuse_entry_param){0});
+        else
+            fuse_reply_entry(req, &e);
         return;
     }
-    int rc = resolve(fs, req, &p, name, &c, &info, &have_info);
+    int rc = fs_lookup_entry(fs, req, parent, name, &e);
     if (rc == -ENOENT)
         reply_negative(req, fs, &p, name);
     else if (rc < 0)
         fs_reply_err(req, rc);
     else
-        reply_node(req, fs, &c, &info, have_info);
+        fuse_reply_entry(req, &e);
 }

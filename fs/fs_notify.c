@@ -38,6 +38,13 @@ struct fs_notify *fs_notify_new(void)
     return n;
 }
 
+static int send_item(struct fuse_session *se, const struct item *it)
+{
+    if (it->inode)
+        return fuse_lowlevel_notify_inval_inode(se, it->parent, 0, 0);
+    return fuse_lowlevel_notify_inval_entry(se, it->parent, it->name, strlen(it->name));
+}
+
 static void *notify_main(void *arg)
 {
     struct fs_notify *n = arg;
@@ -53,9 +60,7 @@ static void *notify_main(void *arg)
             n->tail = NULL;
         n->busy = true;
         pthread_mutex_unlock(&n->lock);
-        int rc = it->inode ? fuse_lowlevel_notify_inval_inode(n->se, it->parent, 0, 0)
-                           : fuse_lowlevel_notify_inval_entry(n->se, it->parent, it->name,
-                                                              strlen(it->name));
+        int rc = send_item(n->se, it);
         if (rc < 0 && rc != -ENOENT)
             log_debug("inval_%s %s: %s", it->inode ? "inode" : "entry", it->name, strerror(-rc));
         free(it);

@@ -38,7 +38,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, ENOENT);
         return;
     }
-    if (n.kind == FS_MSG || n.kind == FS_LINK)
+    if (fs_is_msg_node(&n))
         rc = mb_msg_info(fs->mb, n.slot, &info);
     if (rc == 0)
         rc = fs_attr_learning(fs, req, &n, &info, &st);
@@ -54,7 +54,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
     struct fs_node n;
     struct mb_msg_info info;
     char target[2 * MBNAME_MAX + 16];
-    if (!fs_ino_parse(ino, &n) || n.kind != FS_LINK) {
+    if (!fs_ino_parse(ino, &n) || (n.kind != FS_LINK && n.kind != FS_ULINK)) {
         fuse_reply_err(req, EINVAL);
         return;
     }
@@ -63,7 +63,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
         fs_reply_err(req, rc);
         return;
     }
-    fs_link_target(&info, target, sizeof target);
+    fs_link_target(&n, &info, target, sizeof target);
     fuse_reply_readlink(req, target);
 }
 
@@ -102,9 +102,24 @@ static void op_refuse(fuse_req_t req)
     fuse_reply_err(req, EACCES);
 }
 
+/* The live thread's mkdir or symlink (fs_live.c): the entry exists in the
+ * index already; answering it makes the kernel raise IN_CREATE. */
+static void live_create(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct fuse_entry_param e;
+    int rc = fs_lookup_entry(fs_of(req), req, parent, name, &e);
+    if (rc < 0)
+        fs_reply_err(req, rc);
+    else
+        fuse_reply_entry(req, &e);
+}
+
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-    op_refuse(req);
+    if (fs_live_own(fs_of(req)->live, req))
+        live_create(req, parent, name);
+    else
+        op_refuse(req);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -120,7 +135,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-    op_refuse(req);
+    if (fs_live_own(fs_of(req)->live, req))
+        live_create(req, parent, name);
+    else
+        op_refuse(req);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)

@@ -130,6 +130,7 @@ struct mb_call fs_user_call(struct fs *fs, fuse_req_t req)
         .prio = MB_PRIO_USER,
         .pid = ctx->pid,
         .uid = ctx->uid,
+        .local_only = fs_live_own(fs->live, req), /* rcfs's own live thread */
     };
 }
 

@@ -5,6 +5,7 @@
  *   unlink of any file in a message folder, rmdir of a message folder
  *       -> delete the message (to the server's trash; purge when in Deleted/)
  *   unlink of an entry in conversations/X/ -> delete that message
+ *   unlink of an entry in Unread/          -> mark that message read
  *   rmdir of an emptied conversations/X    -> succeeds
  *   rename Deleted/MSG -> <its type folder>/MSG -> restore
  *   rename <type>/MSG  -> Deleted/MSG           -> delete (to the trash)
@@ -58,6 +59,15 @@ static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
         rc = mb_conv_member(fs->mb, p.conv, name, &slot);
         if (rc == 0)
             rc = mb_remove(fs->mb, &c, slot, MB_FOLDER_CONVERSATIONS);
+        fs_reply_err(req, rc);
+        return;
+    }
+    if (p.kind == FS_FOLDER && p.folder == MB_FOLDER_UNREAD) {
+        /* rm Unread/X marks X read: it leaves Unread/. */
+        uint32_t slot;
+        rc = mb_unread_lookup(fs->mb, &c, p.ext, name, &slot);
+        if (rc == 0)
+            rc = mb_set_read(fs->mb, &c, slot, REC_READ);
         fs_reply_err(req, rc);
         return;
     }
@@ -130,8 +140,8 @@ static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
         fs_reply_err(req, trash_conversation(fs, req, &p, &q, name, newname));
         return;
     }
-    if (p.kind != FS_FOLDER || q.kind != FS_FOLDER || p.folder == MB_FOLDER_CONVERSATIONS ||
-        q.folder == MB_FOLDER_CONVERSATIONS) {
+    if (p.kind != FS_FOLDER || q.kind != FS_FOLDER || p.folder > MB_FOLDER_DELETED ||
+        q.folder > MB_FOLDER_DELETED) {
         fuse_reply_err(req, p.kind == FS_FOLDER && q.kind == FS_FOLDER ? EINVAL : EXDEV);
         return;
     }
@@ -174,6 +184,10 @@ static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 /* The handlers change the mailbox: invalidations go out before the reply. */
 void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+    if (fs_live_own(fs_of(req)->live, req)) {
+        fuse_reply_err(req, 0); /* the live thread's: the kernel raises IN_DELETE */
+        return;
+    }
     fs_change_begin();
     do_unlink(req, parent, name);
     fs_change_end();
@@ -181,6 +195,10 @@ void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+    if (fs_live_own(fs_of(req)->live, req)) {
+        fuse_reply_err(req, 0); /* the live thread's: the kernel raises IN_DELETE */
+        return;
+    }
     fs_change_begin();
     do_rmdir(req, parent, name);
     fs_change_end();

@@ -280,6 +280,10 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
     struct fs_node n;
     struct mb_msg_info info;
     int rc;
+    if (strcmp(name, LIVE_XATTR) == 0 && fs_live_own(fs->live, req)) {
+        fuse_reply_err(req, 0); /* the kernel raises IN_ATTRIB: that is all it is for */
+        return;
+    }
     fs_change_begin();
     if (message_node(fs, ino, &n, &info, &rc))
         rc = set_on_message(fs, req, &n, &info, name, value, size, flags);

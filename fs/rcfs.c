@@ -125,6 +125,7 @@ static void fs_setup(struct fs *fs, const struct fs_opts *o)
     fs->no_thumbnails = o->no_thumbnails;
     fs->call_timeout_s = o->timeout;
     fs->notify = fs_notify_new();
+    fs->live = fs_live_new();
     fs->dirs = fs_dirs_new();
     fs->files = fs_files_new(fs);
 }
@@ -184,6 +185,8 @@ static int run(struct fs *fs, struct fuse_session *se, const struct fs_opts *o)
     pthread_t sig_thread, ready_thread;
     int rc = fs_notify_start(fs->notify, se);
     if (rc == 0)
+        rc = fs_live_start(fs->live, se, o->mountpoint);
+    if (rc == 0)
         rc = mb_start(fs->mb);
     if (rc == 0)
         rc = -pthread_create(&sig_thread, NULL, signal_main, fs->mb);
@@ -199,6 +202,7 @@ static int run(struct fs *fs, struct fuse_session *se, const struct fs_opts *o)
     log_info("rcfs %s mounted on %s (%s)", RCFS_VERSION, o->mountpoint,
              mb_offline(fs->mb) ? "offline" : "online");
     rc = serve(se, o->singlethread);
+    fs_live_stop(fs->live); /* its system calls on the mount end with the session */
     if (readiness)
         pthread_join(ready_thread, NULL);
     pthread_kill(sig_thread, SIG_STOP_WAITER);
@@ -243,6 +247,7 @@ static int start(struct fs_opts *o, struct fuse_args *args)
     fs_lru_free(fs.files); /* releases cache pins before the mailbox goes */
     fs_lru_free(fs.dirs);
     mb_free(fs.mb);
+    fs_live_free(fs.live);
     fs_notify_free(fs.notify);
     if (se) {
         fuse_remove_signal_handlers(se);

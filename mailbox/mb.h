@@ -17,9 +17,9 @@
  * functions here, as a copy.
  *
  * Folders: an extension shows five type folders (only Alive messages),
- * Deleted/ (Deleted messages of every type) and conversations/ (one folder
- * per conversation that has an Alive message).  A message is in exactly one
- * of its type folder or Deleted/.
+ * Deleted/ (Deleted messages of every type), conversations/ (one folder per
+ * conversation that has an Alive message) and Unread/ (every Alive Unread
+ * message).  A message is in exactly one of its type folder or Deleted/.
  *
  * Changes: every change to a message on the server (delete, purge,
  * restore, read status) is single-flight per message: a second caller
@@ -60,6 +60,7 @@ struct mb;
 enum mb_folder {
     MB_FOLDER_DELETED = REC_TYPE_COUNT, /* Deleted/ */
     MB_FOLDER_CONVERSATIONS,            /* conversations/ */
+    MB_FOLDER_UNREAD,                   /* Unread/: links to every Alive Unread message */
     MB_FOLDER_COUNT
 };
 
@@ -86,6 +87,7 @@ struct mb_call {
     enum mb_prio prio;   /* scheduling class */
     pid_t pid;           /* the process that asked (0 = rcfs itself) */
     uid_t uid;           /* its user */
+    bool local_only;     /* answer from what is known; never list or fetch */
 };
 
 /* Kernel-notification hooks (all optional); called without any mailbox lock. */
@@ -93,14 +95,26 @@ struct mb_events {
     void *ctx;
     /* The listing of folder `folder` of extension `ext` changed (entries added or removed). */
     void (*folder_changed)(void *ctx, uint32_t ext, int folder);
-    /* Entry `name` disappeared from folder `folder` of extension `ext`. */
-    void (*entry_gone)(void *ctx, uint32_t ext, int folder, const char *name);
+    /* Entry `name` disappeared from folder `folder` of extension `ext`: id
+     * as in entry_new. */
+    void (*entry_gone)(void *ctx, uint32_t ext, int folder, const char *name, uint32_t id);
+    /* Entry `name` appeared in folder `folder` of extension `ext`, a folder
+     * that was listed before (not during its first listing): id is the
+     * message slot (type folders, Deleted/, Unread/) or the conversation
+     * number (conversations/). */
+    void (*entry_new)(void *ctx, uint32_t ext, int folder, const char *name, uint32_t id);
+    /* Message `slot` joined conversation `conv` as entry `name` (the
+     * extension's folders were listed before). */
+    void (*member_new)(void *ctx, uint32_t conv, const char *name, uint32_t slot);
     /* Message `slot` changed (record, read status, sizes): its files' attributes and meta.json. */
     void (*message_changed)(void *ctx, uint32_t slot);
-    /* The listing of conversation `conv` changed; name_gone: an entry that disappeared or NULL. */
-    void (*conversation_changed)(void *ctx, uint32_t conv, const char *name_gone);
-    /* Conversation folder `name` disappeared from extension `ext`'s conversations/. */
-    void (*conversation_gone)(void *ctx, uint32_t ext, const char *name);
+    /* The listing of conversation `conv` changed; name_gone: an entry that
+     * disappeared (message slot_gone) or NULL. */
+    void (*conversation_changed)(void *ctx, uint32_t conv, const char *name_gone,
+                                 uint32_t slot_gone);
+    /* Conversation folder `name` (number conv) disappeared from extension
+     * `ext`'s conversations/. */
+    void (*conversation_gone)(void *ctx, uint32_t ext, const char *name, uint32_t conv);
     /* Extension folder `name` (number ext) disappeared from the root (hidden). */
     void (*extension_gone)(void *ctx, uint32_t ext, const char *name);
     /* The cache disk is full and nothing unpinned is left: give up idle open
@@ -109,6 +123,10 @@ struct mb_events {
      * for anything a downloading thread may hold. */
     int (*release_idle)(void *ctx);
 };
+
+/* Has folder `folder` of ext been listed (so its entries may be watched)?
+ * Reads no lock-protected state; never blocks. */
+bool mb_folder_listed(struct mb *m, uint32_t ext, int folder);
 
 /* What a mount is made of (the command line's part of it). */
 struct mb_config {
@@ -188,8 +206,8 @@ int mb_ext_find(struct mb *m, const char *name, uint32_t *ext);
 /* A copy of a folder's entries, sorted by name, for readdir. */
 struct mb_listing {
     uint32_t n;         /* number of entries */
-    uint32_t *ids;      /* message slots (type folders, Deleted/, a conversation)
-                           or conversation numbers (conversations/) */
+    uint32_t *ids;      /* message slots (type folders, Deleted/, Unread/, a
+                           conversation) or conversation numbers (conversations/) */
     const char **names; /* entry names (valid for the mailbox's life) */
 };
 
@@ -237,6 +255,15 @@ int mb_conv_lookup(struct mb *m, const struct mb_call *c, uint32_t ext, const ch
  * so the end of an `rm -r conversations/X` succeeds.
  */
 int mb_conv_remove(struct mb *m, uint32_t ext, const char *name);
+
+/* Find a message of Unread/ of ext by name (listing the folders first if
+ * needed): 0 and *slot, or -ENOENT / -EIO. */
+int mb_unread_lookup(struct mb *m, const struct mb_call *c, uint32_t ext, const char *name,
+                     uint32_t *slot);
+
+/* Conversation conv's extension and folder name (valid for the mailbox's
+ * life).  Returns 0, or -ENOENT for an unknown number. */
+int mb_conv_where(struct mb *m, uint32_t conv, uint32_t *ext, const char **name);
 
 /* Find an Alive member of conversation conv by name: 0 and *slot, or -ENOENT. */
 int mb_conv_member(struct mb *m, uint32_t conv, const char *name, uint32_t *slot);

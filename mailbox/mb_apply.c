@@ -31,10 +31,15 @@ static bool same_attachments(const struct mb_msg *msg, const struct rec *r)
     return true;
 }
 
-static void set_fields(struct mb *m, struct mb_msg *msg, const struct rec *r)
+/* The fields a record sets; read status through place_set_read (Unread/
+ * follows) for a message already placed, directly for a new one. */
+static void set_fields(struct mb *m, struct mb_msg *msg, const struct rec *r, struct chg_batch *chg)
 {
     msg->modified_ms = r->modified_ms;
-    msg->read_status = (uint8_t)r->read_status;
+    if (msg->in_folder)
+        place_set_read(m, msg, r->read_status, chg);
+    else
+        msg->read_status = (uint8_t)r->read_status;
     msg->msg_status = idx_intern(m, r->message_status);
     msg->has_subject = r->subject && r->subject[0];
 }
@@ -47,7 +52,7 @@ static void install_new(struct mb *m, uint32_t ext, const struct rec *r, struct 
         conv_attach(m, msg, r->conversation_id);
     msg->rec = ref;
     msg->seen = epoch;
-    set_fields(m, msg, r);
+    set_fields(m, msg, r, chg);
     msg->availability = (uint8_t)r->availability;
     place_new(m, msg, chg);
 }
@@ -60,7 +65,7 @@ static void install_update(struct mb *m, struct mb_msg *msg, const struct rec *r
     msg->rec = ref;
     msg->meta_bad = false;
     msg->meta_stale = false;
-    set_fields(m, msg, r);
+    set_fields(m, msg, r, chg);
     if (!same_attachments(msg, r)) {
         /* e.g. a transcription arrived: new names and indexes, new generation. */
         idx_replace_atts(m, msg, r);
@@ -149,7 +154,7 @@ void apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const 
     if (r->conversation_id[0])
         conv_attach(m, msg, r->conversation_id);
     msg->rec = ref;
-    set_fields(m, msg, r);
+    set_fields(m, msg, r, NULL);
     msg->has_subject = r->subject != NULL; /* only presence is persisted */
     msg->availability = (uint8_t)r->availability;
     place_new(m, msg, NULL);

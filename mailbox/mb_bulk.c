@@ -29,9 +29,9 @@
 /* The messages a group changes, and their flights. */
 struct group {
     uint32_t ext;
-    uint32_t *slots;          /* sorted */
-    uint64_t *ids;            /* ids[i] of slots[i] */
-    struct mb_flight **fl;    /* fl[i]: our flight, or NULL when another caller did it */
+    uint32_t *slots;       /* sorted */
+    uint64_t *ids;         /* ids[i] of slots[i] */
+    struct mb_flight **fl; /* fl[i]: our flight, or NULL when another caller did it */
     size_t n;
 };
 
@@ -114,8 +114,8 @@ static int read_chunk(struct mb *m, const struct api_call *c, struct group *g, s
     int first_err = rc;
     for (size_t j = 0; j < k; j++) {
         int r = rc < 0 ? rc : items[j].rc;
-        if (r == 0 && items[j].has_rec && apply_record(m, g->ext, &items[j].rec, APPLY_FORCE, 0,
-                                                       &chg) < 0)
+        if (r == 0 && items[j].has_rec &&
+            apply_record(m, g->ext, &items[j].rec, APPLY_FORCE, 0, &chg) < 0)
             log_warn("could not store the updated record of %" PRIu64, items[j].id);
         if (r < 0 && !first_err)
             first_err = r;
@@ -127,8 +127,7 @@ static int read_chunk(struct mb *m, const struct api_call *c, struct group *g, s
     return first_err;
 }
 
-static int group_set_read(struct mb *m, const struct mb_call *mc, struct group *g,
-                          enum rec_read rs)
+static int group_set_read(struct mb *m, const struct mb_call *mc, struct group *g, enum rec_read rs)
 {
     struct api_call c = net_api_call(m, mc);
     uint64_t op = rs == REC_READ ? FLIGHT_OP_READ : FLIGHT_OP_UNREAD;

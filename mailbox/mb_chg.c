@@ -8,18 +8,24 @@
 
 void chg_add(struct chg_batch *b, enum chg_kind kind, uint32_t x, uint32_t y, const char *name)
 {
+    chg_add3(b, kind, x, y, 0, name);
+}
+
+void chg_add3(struct chg_batch *b, enum chg_kind kind, uint32_t x, uint32_t y, uint32_t z,
+              const char *name)
+{
     if (!b)
         return;
     for (uint32_t i = 0; i < b->n; i++) {
         const struct chg *c = &b->v[i];
-        if (c->kind == kind && c->a == x && c->b == y && c->name == name)
+        if (c->kind == kind && c->a == x && c->b == y && c->c == z && c->name == name)
             return;
     }
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 16;
         b->v = mem_reallocarray(b->v, b->cap, sizeof *b->v);
     }
-    b->v[b->n++] = (struct chg){.kind = (uint8_t)kind, .a = x, .b = y, .name = name};
+    b->v[b->n++] = (struct chg){.kind = (uint8_t)kind, .a = x, .b = y, .c = z, .name = name};
 }
 
 static void deliver_one(const struct mb_events *e, const struct chg *c)
@@ -31,7 +37,7 @@ static void deliver_one(const struct mb_events *e, const struct chg *c)
         break;
     case CHG_ENTRY_GONE:
         if (e->entry_gone)
-            e->entry_gone(e->ctx, c->a, (int)c->b, c->name);
+            e->entry_gone(e->ctx, c->a, (int)c->b, c->name, c->c);
         break;
     case CHG_MESSAGE:
         if (e->message_changed)
@@ -39,15 +45,23 @@ static void deliver_one(const struct mb_events *e, const struct chg *c)
         break;
     case CHG_CONV:
         if (e->conversation_changed)
-            e->conversation_changed(e->ctx, c->a, c->name);
+            e->conversation_changed(e->ctx, c->a, c->name, c->c);
         break;
     case CHG_CONV_GONE:
         if (e->conversation_gone)
-            e->conversation_gone(e->ctx, c->a, c->name);
+            e->conversation_gone(e->ctx, c->a, c->name, c->c);
         break;
     case CHG_EXT_GONE:
         if (e->extension_gone)
             e->extension_gone(e->ctx, c->a, c->name);
+        break;
+    case CHG_ENTRY_NEW:
+        if (e->entry_new)
+            e->entry_new(e->ctx, c->a, (int)c->b, c->name, c->c);
+        break;
+    case CHG_MEMBER_NEW:
+        if (e->member_new)
+            e->member_new(e->ctx, c->a, c->name, c->c);
         break;
     }
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mailbox/mb_index.h"
 #include "util/isotime.h"
 #include "util/mem.h"
 
@@ -96,19 +97,24 @@ void conv_update(struct mb *m, struct mb_msg *msg, bool alive, struct chg_batch 
             return;
         vec32_push(&cv->members, msg->slot);
         chg_add(chg, CHG_CONV, cv->num, 0, NULL);
+        bool news = idx_folder_listed(m, cv->ext, MB_FOLDER_CONVERSATIONS);
         if (!cv->listed) {
             cv->listed = true;
             vec32_push(&e->convs, cv->num);
             chg_add(chg, CHG_FOLDER, cv->ext, MB_FOLDER_CONVERSATIONS, NULL);
+            if (news)
+                chg_add3(chg, CHG_ENTRY_NEW, cv->ext, MB_FOLDER_CONVERSATIONS, cv->num, cv->name);
+        } else if (news) {
+            chg_add3(chg, CHG_MEMBER_NEW, cv->num, 0, msg->slot, msg->name);
         }
     } else if (vec32_remove(&cv->members, msg->slot)) {
-        chg_add(chg, CHG_CONV, cv->num, 0, msg->name);
+        chg_add3(chg, CHG_CONV, cv->num, 0, msg->slot, msg->name);
         if (cv->members.n == 0 && cv->listed) {
             cv->listed = false;
             cv->emptied_at = isotime_mono_ms();
             vec32_remove(&e->convs, cv->num);
             chg_add(chg, CHG_FOLDER, cv->ext, MB_FOLDER_CONVERSATIONS, NULL);
-            chg_add(chg, CHG_CONV_GONE, cv->ext, 0, cv->name);
+            chg_add3(chg, CHG_CONV_GONE, cv->ext, 0, cv->num, cv->name);
         }
     }
 }

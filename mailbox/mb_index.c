@@ -47,6 +47,17 @@ struct mb_msg *idx_find(struct mb *m, uint32_t ext, uint64_t id)
     return ohash_find(&m->ix.ids, id_hash(ext, id), id_match, &p, &slot) ? m->ix.msgs[slot] : NULL;
 }
 
+bool idx_folder_listed(struct mb *m, uint32_t ext, int folder)
+{
+    const struct mb_ext *e = &m->ix.exts[ext];
+    if (folder < REC_TYPE_COUNT)
+        return atomic_load(&e->list_state[folder]) == MB_LIST_DONE;
+    for (int t = 0; t < REC_TYPE_COUNT; t++)
+        if (atomic_load(&e->list_state[t]) != MB_LIST_DONE)
+            return false;
+    return true;
+}
+
 const char *idx_intern(struct mb *m, const char *s)
 {
     struct mb_intern *t = &m->ix.strings;
@@ -182,6 +193,7 @@ void idx_clear(struct mb *m)
         for (int f = 0; f <= REC_TYPE_COUNT; f++)
             vec32_free(&ix->exts[i].folder[f]);
         vec32_free(&ix->exts[i].convs);
+        vec32_free(&ix->exts[i].unread);
         free(ix->exts[i].sync_token);
     }
     free(ix->exts);

@@ -10,6 +10,7 @@
 #ifndef RCFS_MAILBOX_MB_INDEX_H
 #define RCFS_MAILBOX_MB_INDEX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mailbox/mb_internal.h"
@@ -38,6 +39,12 @@ struct mb_msg *idx_create(struct mb *m, uint32_t ext, const struct rec *r, const
 /* Replace msg's attachments with r's (new names; the old block is kept
  * until idx_clear since readers may hold its names).  Write lock. */
 void idx_replace_atts(struct mb *m, struct mb_msg *msg, const struct rec *r);
+
+/* Has folder `folder` of ext been listed (a type folder: its type; Deleted/,
+ * conversations/, Unread/: every type)?  Entries that appear in a listed
+ * folder are news (mb_events.entry_new); during a first listing they are
+ * not.  Any lock or none (reads atomics). */
+bool idx_folder_listed(struct mb *m, uint32_t ext, int folder);
 
 /* Intern a short string: the same pointer for equal strings, valid until
  * idx_clear.  Past 512 distinct values a catch-all is returned (a hostile

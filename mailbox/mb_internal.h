@@ -75,6 +75,7 @@ struct mb_msg {
     uint8_t read_status;    /* [X] enum rec_read */
     uint8_t removed_via;    /* [X] folder + 1 this mount removed it through, 0 if none */
     bool in_folder;         /* [X] listed in its type folder or Deleted/ */
+    bool in_unread;         /* [X] listed in Unread/ (Alive and Unread) */
     bool meta_bad;          /* [X] the stored record failed verification: fetch again */
     bool meta_stale;        /* [X] the server changed it (our DELETE) after the stored record */
     bool has_subject;       /* [X] the record has a non-empty subject */
@@ -112,14 +113,15 @@ enum mb_list_state { MB_LIST_NONE, MB_LIST_RUNNING, MB_LIST_DONE };
 
 /* One extension. */
 struct mb_ext {
-    uint64_t id;                             /* [I] server id */
-    char name[MBNAME_MAX];                   /* [I] folder name */
-    char number[32];                         /* [I] extension number as sent */
-    _Atomic bool hidden;                     /* [A] its message store answered 403 */
-    uint8_t list_state[REC_TYPE_COUNT];      /* [LS] per type folder */
-    struct vec32 folder[REC_TYPE_COUNT + 1]; /* [X] slots: type folders, then Deleted */
-    struct vec32 convs;                      /* [X] listed conversations */
-    char *sync_token;                        /* [X] message-sync token or NULL */
+    uint64_t id;                                /* [I] server id */
+    char name[MBNAME_MAX];                      /* [I] folder name */
+    char number[32];                            /* [I] extension number as sent */
+    _Atomic bool hidden;                        /* [A] its message store answered 403 */
+    _Atomic uint8_t list_state[REC_TYPE_COUNT]; /* [LS] to change; [A] to read */
+    struct vec32 folder[REC_TYPE_COUNT + 1];    /* [X] slots: type folders, then Deleted */
+    struct vec32 convs;                         /* [X] listed conversations */
+    struct vec32 unread;                        /* [X] Alive Unread messages (Unread/) */
+    char *sync_token;                           /* [X] message-sync token or NULL */
 };
 
 /* Interned short strings: content types and message statuses repeat endlessly. */

@@ -361,7 +361,7 @@ void mbname_attachments(const struct rec_attachment *att, size_t n, char (*out)[
 /* ---- names of folders and values (declared in mb.h) ----------------------- */
 
 static const char *const folder_names[MB_FOLDER_COUNT] = {
-    "Fax", "SMS", "VoiceMail", "Pager", "Text", "Deleted", "conversations",
+    "Fax", "SMS", "VoiceMail", "Pager", "Text", "Deleted", "conversations", "Unread",
 };
 
 const char *mb_folder_name(int folder)

@@ -1,8 +1,11 @@
 /*
  * mb_place — the rules that put a message in a folder.
  *
- * Alive: its type folder and, when it has one, its conversation.
- * Deleted: Deleted/.  Purged: nowhere.  Every move bumps the message's
+ * Alive: its type folder and, when it has one, its conversation; Unread/ too
+ * while it is Unread.  Deleted: Deleted/.  Purged: nowhere.  An entry that
+ * appears in a folder listed before is reported as news (CHG_ENTRY_NEW,
+ * CHG_MEMBER_NEW), so the filesystem can make the kernel raise the inotify
+ * events a local disk would.  Every move bumps the message's
  * generation (the kernel's view of its inodes starts over) and is reported.
  * Every function needs the index write lock.
  */
@@ -18,6 +21,9 @@ int place_folder_for(const struct mb_msg *msg, enum rec_avail a);
 
 /* Put a new entry into the folders its availability says. */
 void place_new(struct mb *m, struct mb_msg *msg, struct chg_batch *chg);
+
+/* Set msg's read status (Unread/ follows). */
+void place_set_read(struct mb *m, struct mb_msg *msg, enum rec_read rs, struct chg_batch *chg);
 
 /* Move msg to availability a (no-op when it already has it). */
 void place_set_avail(struct mb *m, struct mb_msg *msg, enum rec_avail a, struct chg_batch *chg);

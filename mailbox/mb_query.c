@@ -75,9 +75,16 @@ static void snapshot(struct mb *m, const struct vec32 *v, bool convs, struct mb_
         out->names[i] = convs ? m->ix.convs[out->ids[i]]->name : m->ix.msgs[out->ids[i]]->name;
 }
 
+bool mb_folder_listed(struct mb *m, uint32_t ext, int folder)
+{
+    return ext < m->ix.n_ext && idx_folder_listed(m, ext, folder);
+}
+
 /* List what folder needs: its type, or every type for Deleted/ and conversations/. */
 static int ensure_folder(struct mb *m, const struct mb_call *c, uint32_t ext, int folder)
 {
+    if (c && c->local_only)
+        return 0;
     struct api_call call = net_api_call(m, c);
     if (folder < REC_TYPE_COUNT)
         return fetch_ensure_listed(m, &call, ext, folder);
@@ -99,6 +106,8 @@ int mb_folder_list(struct mb *m, const struct mb_call *c, uint32_t ext, int fold
     ix_rdlock(m);
     if (folder == MB_FOLDER_CONVERSATIONS)
         snapshot(m, &m->ix.exts[ext].convs, true, out);
+    else if (folder == MB_FOLDER_UNREAD)
+        snapshot(m, &m->ix.exts[ext].unread, false, out);
     else
         snapshot(m, &m->ix.exts[ext].folder[folder], false, out);
     ix_unlock(m);
@@ -182,6 +191,26 @@ int mb_folder_lookup(struct mb *m, const struct mb_call *c, uint32_t ext, int fo
     return rc;
 }
 
+int mb_unread_lookup(struct mb *m, const struct mb_call *c, uint32_t ext, const char *name,
+                     uint32_t *slot)
+{
+    uint64_t id = id_of_name(name);
+    if (!id || !ext_shown(m, ext))
+        return -ENOENT;
+    int rc = ensure_folder(m, c, ext, MB_FOLDER_UNREAD);
+    if (rc < 0)
+        return rc;
+    rc = -ENOENT;
+    ix_rdlock(m);
+    struct mb_msg *msg = idx_find(m, ext, id);
+    if (msg && msg->in_unread && strcmp(msg->name, name) == 0) {
+        *slot = msg->slot;
+        rc = 0;
+    }
+    ix_unlock(m);
+    return rc;
+}
+
 /* The conversation named `name` of ext (index lock held), or NULL. */
 static struct mb_conv *conv_by_name(struct mb *m, uint32_t ext, const char *name)
 {
@@ -227,6 +256,19 @@ int mb_conv_remove(struct mb *m, uint32_t ext, const char *name)
         rc = -ENOTEMPTY;
     } else if (cv && (cv->listed || conv_in_grace(cv))) {
         cv->emptied_at = 0; /* gone for good */
+        rc = 0;
+    }
+    ix_unlock(m);
+    return rc;
+}
+
+int mb_conv_where(struct mb *m, uint32_t conv, uint32_t *ext, const char **name)
+{
+    int rc = -ENOENT;
+    ix_rdlock(m);
+    if (conv < m->ix.n_convs) {
+        *ext = m->ix.convs[conv]->ext;
+        *name = m->ix.convs[conv]->name;
         rc = 0;
     }
     ix_unlock(m);
