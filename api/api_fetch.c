@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "api/api_priv.h"
+#include "api/api_req.h"
 #include "api/api_url.h"
 #include "util/isotime.h"
 #include "util/log.h"
@@ -112,8 +113,8 @@ static int check_body(const struct api_content *req, const struct http_resp *h,
 int api_fetch(struct api *a, const struct api_call *c, const struct api_content *req,
               struct api_content_info *info)
 {
-    int64_t deadline = api_deadline(a, c);
-    enum api_prio prio = api_prio_of(c);
+    int64_t deadline = req_deadline(a, c);
+    enum api_prio prio = req_prio(c);
     char *url = NULL, range[64];
     struct exec_res res;
     int rc;
@@ -155,7 +156,7 @@ int api_fetch(struct api *a, const struct api_call *c, const struct api_content 
         return rc;
     }
     exec_res_init(&res);
-    rc = api_request(a, deadline, prio, &rq, &res);
+    rc = req_run(a, deadline, prio, &rq, &res);
     slot_release(a);
     if (rc == 0 && !res.http.streamed)
         rc = -EIO;
