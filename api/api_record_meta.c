@@ -143,7 +143,6 @@ static int check_string(struct emit *x, const char *s, size_t n, const char *wha
     return 0;
 }
 
-
 static int emit_value(struct emit *x, struct json_object *v, int level);
 
 /* A number json-c parsed as an integer: printed from the value, not from
