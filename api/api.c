@@ -13,26 +13,17 @@
 
 #include "api/api_priv.h"
 #include "api/api_req.h"
+#include "api/api_scope.h"
 #include "api/api_url.h"
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/cond.h"
 
-/* The parent domain of a host name: "platform.ringcentral.com" -> "ringcentral.com". */
-static char *parent_domain(const char *host)
-{
-    const char *dot = strchr(host, '.');
-
-    if (!dot || host[0] == '[' || strspn(host, "0123456789.") == strlen(host))
-        return NULL; /* single label or an address: only that host itself */
-    return mem_strdup(strchr(dot + 1, '.') ? dot + 1 : host);
-}
-
 int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen)
 {
     struct api *a;
-    char *server = NULL, *media = NULL, *host;
+    char *server = NULL, *media = NULL;
 
     *out = NULL;
     if (!o->client_id || !*o->client_id || !o->client_secret || !*o->client_secret || !o->jwt ||
@@ -54,10 +45,7 @@ int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen
     a = mem_calloc(1, sizeof(*a));
     a->server = server;
     a->media = media;
-    host = url_host(server);
-    a->server_loopback = url_host_is_loopback(host);
-    a->server_domain = a->server_loopback ? NULL : parent_domain(host);
-    free(host);
+    scope_init(&a->scope, server, media);
     a->timeout_ms = (int64_t)o->timeout_s * 1000;
     a->max_downloads = o->max_downloads;
     a->http = http_new();
@@ -95,7 +83,7 @@ void api_free(struct api *a)
     pthread_mutex_destroy(&a->dl_lock);
     pthread_mutex_destroy(&a->lock);
     free(a->server);
-    free(a->server_domain);
+    scope_free(&a->scope);
     free(a->media);
     free(a);
 }

@@ -202,9 +202,12 @@ struct api_content_info {
  * when known.  On a retryable failure the sink has already seen bytes: the
  * retry starts over, so sinks must be resettable: the first call of each
  * attempt is preceded by sink(ctx, NULL, 0) meaning "start again".
- * The bearer token is sent only to the server's own origin, media_url, a
- * host in the server's parent domain over https (platform.X -> media.X), or,
- * with a loopback server, a loopback host; any other uri is refused (-EIO).
+ * The bearer token is sent only to the server's own origin, the media_url
+ * origin, over https a host with the server host's registrable domain by the
+ * public suffix list (platform.ringcentral.com -> media.ringcentral.com;
+ * x.example.co.uk -> y.example.co.uk but never other.co.uk; a server given
+ * by IP address: its origin only), or, with a loopback server, a loopback
+ * host; any other uri is refused (-EIO) before anything is sent.
  * A 200 JSON answer carrying CMN-301 counts as a 429 for pacing (30 s
  * penalty when no Retry-After).  On failure info->received says how many
  * bytes the sink saw in the last attempt.

@@ -17,12 +17,12 @@
 #include "api/api_exec.h"
 #include "api/api_http.h"
 #include "api/api_pace.h"
+#include "api/api_scope.h"
 
 struct api {
     char *server;            /* normalised base URL, no trailing slash */
-    char *server_domain;     /* parent domain of the server host ("ringcentral.com"), or NULL */
-    bool server_loopback;    /* the server is on a loopback host */
     char *media;             /* normalised media origin, or NULL */
+    struct scope scope;      /* where the bearer token may go */
     int64_t timeout_ms;      /* default call bound */
     int max_downloads;       /* content transfers at once */
     struct http *http;       /* transport */

@@ -42,9 +42,6 @@ int url_origin(const char *url, char *out, size_t outlen);
 /* True when both parse and have the same scheme, host and port. */
 bool url_same_origin(const char *a, const char *b);
 
-/* True when host (lower-case) equals domain or ends with "." domain. */
-bool url_host_in_domain(const char *host, const char *domain);
-
 /* Host of url, lower-case, malloc'd; NULL when unparsable. */
 char *url_host(const char *url);
 
