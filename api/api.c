@@ -24,6 +24,7 @@ int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen
 {
     struct api *a;
     char *server = NULL, *media = NULL;
+    struct http *http;
 
     *out = NULL;
     if (!o->client_id || !*o->client_id || !o->client_secret || !*o->client_secret || !o->jwt ||
@@ -42,13 +43,19 @@ int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen
         free(server);
         return -EINVAL;
     }
+    http = http_new(err, errlen);
+    if (!http) {
+        free(server);
+        free(media);
+        return -EIO;
+    }
     a = mem_calloc(1, sizeof(*a));
     a->server = server;
     a->media = media;
     scope_init(&a->scope, server, media);
     a->timeout_ms = (int64_t)o->timeout_s * 1000;
     a->max_downloads = o->max_downloads;
-    a->http = http_new();
+    a->http = http;
     a->pace = pace_new(NULL, NULL);
     exec_init(&a->exec, a->http, a->pace, o->verbose_http);
     a->auth = auth_new(&a->exec, server, o->client_id, o->client_secret, o->jwt);

@@ -54,7 +54,8 @@ struct api_opts {
 /*
  * Create a client.  Copies everything it needs from o; contacts nobody.
  * Returns 0 and *out, or -EINVAL with a line in err (a refused URL, e.g.
- * "http:// is only allowed to loopback hosts").
+ * "http:// is only allowed to loopback hosts"), or -EIO with a line in err
+ * when libcurl cannot be set up.  *out is NULL on failure.
  */
 int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen);
 

@@ -71,6 +71,8 @@ static bool cc_permanent(CURLcode cc)
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
     case CURLE_NOT_BUILT_IN:
+    case CURLE_BAD_FUNCTION_ARGUMENT: /* a refused setopt: the request was never sent */
+    case CURLE_UNKNOWN_OPTION:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:

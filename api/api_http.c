@@ -39,13 +39,11 @@ struct xfer {
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc; /* curl_global_init's result, set once */
 
 static void global_init(void)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        log_err("libcurl failed to initialise");
-        abort();
-    }
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static void share_lock(CURL *e, curl_lock_data d, curl_lock_access a, void *ctx)
@@ -65,11 +63,41 @@ static void share_unlock(CURL *e, curl_lock_data d, void *ctx)
         pthread_mutex_unlock(&h->share_locks[d]);
 }
 
-struct http *http_new(void)
+/* curl_share_setopt with its result checked: the first refusal is kept. */
+#define SHARE_SETOPT(rc, name, sh, opt, val)                                                       \
+    do {                                                                                           \
+        CURLSHcode c_ = curl_share_setopt((sh), opt, (val));                                       \
+        if (c_ != CURLSHE_OK && (rc) == CURLSHE_OK) {                                              \
+            (rc) = c_;                                                                             \
+            (name) = #opt " " #val;                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Set up the share handle: connections, DNS and TLS sessions, with locks. */
+static CURLSHcode share_setup(struct http *h, const char **name)
+{
+    CURLSHcode rc = CURLSHE_OK;
+
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_LOCKFUNC, share_lock);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_USERDATA, h);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    return rc;
+}
+
+struct http *http_new(char *err, size_t errlen)
 {
     struct http *h;
+    const char *name = "";
+    CURLSHcode rc;
 
     pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK) {
+        snprintf(err, errlen, "libcurl failed to initialise: %s", curl_easy_strerror(global_rc));
+        return NULL;
+    }
     h = mem_calloc(1, sizeof(*h));
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&h->share_locks[i], NULL);
@@ -77,12 +105,12 @@ struct http *http_new(void)
     h->share = curl_share_init();
     if (!h->share)
         abort(); /* only fails when out of memory: the OOM policy */
-    curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
-    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    rc = share_setup(h, &name);
+    if (rc != CURLSHE_OK) {
+        snprintf(err, errlen, "libcurl refused %s: %s", name, curl_share_strerror(rc));
+        http_free(h);
+        return NULL;
+    }
     return h;
 }
 
@@ -409,50 +437,78 @@ static int xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ul
     return http_stopping(p) ? 1 : 0;
 }
 
-static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfer *x,
-                  struct curl_slist *hdrs, int64_t left_ms, char *errbuf)
+/* The first setopt that libcurl refused: nothing is sent after one. */
+struct setopt_res {
+    CURLcode cc;      /* CURLE_OK, or the first refusal */
+    const char *name; /* the option refused ("CURLOPT_URL"), NULL when none */
+};
+
+static void setopt_check(struct setopt_res *st, const char *name, CURLcode cc)
 {
+    if (cc != CURLE_OK && st->cc == CURLE_OK) {
+        st->cc = cc;
+        st->name = name;
+    }
+}
+
+/* curl_easy_setopt with its result recorded in st. */
+#define SETOPT(st, e, opt, val) setopt_check((st), #opt, curl_easy_setopt((e), opt, (val)))
+
+/* The method and body of rq. */
+static void setup_method(struct setopt_res *st, CURL *e, const struct http_req *rq)
+{
+    if (strcmp(rq->method, "GET") == 0) {
+        SETOPT(st, e, CURLOPT_HTTPGET, 1L);
+        return;
+    }
+    if (rq->body) {
+        SETOPT(st, e, CURLOPT_POSTFIELDS, rq->body);
+        SETOPT(st, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    }
+    if (strcmp(rq->method, "POST") != 0)
+        SETOPT(st, e, CURLOPT_CUSTOMREQUEST, rq->method);
+    else if (!rq->body)
+        SETOPT(st, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+}
+
+/* Every option of one exchange.  Returns CURLE_OK, or the first refusal
+ * (then *name says which option). */
+static CURLcode setup(struct http *h, CURL *e, const struct http_req *rq, struct xfer *x,
+                      struct curl_slist *hdrs, int64_t left_ms, char *errbuf, const char **name)
+{
+    struct setopt_res st = {CURLE_OK, NULL};
     char *host = url_host(rq->url);
 
-    curl_easy_setopt(e, CURLOPT_SHARE, h->share);
-    curl_easy_setopt(e, CURLOPT_URL, rq->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "rcfs/" RCFS_VERSION);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo);
-    curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    SETOPT(&st, e, CURLOPT_ERRORBUFFER, errbuf);
+    SETOPT(&st, e, CURLOPT_SHARE, h->share);
+    SETOPT(&st, e, CURLOPT_URL, rq->url);
+    SETOPT(&st, e, CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(&st, e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SETOPT(&st, e, CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(&st, e, CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(&st, e, CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(&st, e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SETOPT(&st, e, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(&st, e, CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(&st, e, CURLOPT_TIMEOUT_MS, (long)left_ms);
+    SETOPT(&st, e, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
+    SETOPT(&st, e, CURLOPT_USERAGENT, "rcfs/" RCFS_VERSION);
+    SETOPT(&st, e, CURLOPT_NOPROGRESS, 0L);
+    SETOPT(&st, e, CURLOPT_XFERINFOFUNCTION, xferinfo);
+    SETOPT(&st, e, CURLOPT_XFERINFODATA, h);
+    SETOPT(&st, e, CURLOPT_WRITEFUNCTION, on_write);
+    SETOPT(&st, e, CURLOPT_WRITEDATA, x);
+    SETOPT(&st, e, CURLOPT_HTTPHEADER, hdrs);
     if (rq->fresh_connect)
-        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        SETOPT(&st, e, CURLOPT_FRESH_CONNECT, 1L);
     if (rq->compress)
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+        SETOPT(&st, e, CURLOPT_ACCEPT_ENCODING, "");
     if (host && url_host_is_loopback(host))
-        curl_easy_setopt(e, CURLOPT_PROXY, ""); /* never send loopback traffic to a proxy */
+        SETOPT(&st, e, CURLOPT_PROXY, ""); /* never send loopback traffic to a proxy */
     free(host);
-    if (strcmp(rq->method, "GET") == 0) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else {
-        if (rq->body) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-        }
-        if (strcmp(rq->method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-        else if (!rq->body)
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-    }
+    setup_method(&st, e, rq);
+    *name = st.name;
+    return st.cc;
 }
 
 int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
@@ -463,6 +519,7 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
     char errbuf[CURL_ERROR_SIZE] = "";
     int64_t start = isotime_mono_ms(), left = deadline_ms - start;
     curl_off_t pre = 0;
+    const char *refused = NULL;
     CURL *e;
     int rc;
 
@@ -493,7 +550,17 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
     hdrs = curl_slist_append(hdrs, "Expect:");
     if (!hdrs)
         abort();
-    setup(h, e, rq, &x, hdrs, left, errbuf);
+    rs->cc = setup(h, e, rq, &x, hdrs, left, errbuf, &refused);
+    if (rs->cc != CURLE_OK) {
+        /* never send a request set up only in part (a TLS or protocol
+         * restriction may be the part missing) */
+        snprintf(rs->cc_msg, sizeof(rs->cc_msg), "libcurl refused %s: %s", refused,
+                 curl_easy_strerror(rs->cc));
+        log_warn("request not sent: %s", rs->cc_msg);
+        slist_wipe_free(hdrs);
+        easy_give(h, e);
+        return -EIO;
+    }
 
     rs->cc = curl_easy_perform(e);
 

@@ -76,8 +76,10 @@ struct http_resp {
     int64_t elapsed_ms;     /* time the exchange took */
 };
 
-/* Create the transport (initialises libcurl once per process). */
-struct http *http_new(void);
+/* Create the transport (initialises libcurl once per process).  Returns
+ * NULL with one line in err when libcurl cannot be initialised or refuses
+ * an option of the shared connection cache. */
+struct http *http_new(char *err, size_t errlen);
 
 /* Abort every transfer in progress and refuse new ones (-EIO): the client
  * is shutting down.  Irreversible; safe from any thread. */
@@ -99,7 +101,10 @@ void http_resp_free(struct http_resp *rs);
  * One exchange, bounded by deadline_ms (monotonic).  rs is reset first.
  * Returns 0 when a complete answer arrived (whatever its status), else the
  * errno of the libcurl failure (errmap_errno), or the sink's -errno, or -EIO
- * for a body over its cap; rs says what is known.
+ * for a body over its cap; rs says what is known.  When libcurl refuses any
+ * option of the exchange (curl_easy_setopt fails), nothing is sent: -EIO,
+ * rs->sent false, rs->cc the refusal and rs->cc_msg "libcurl refused
+ * CURLOPT_...: ..." (also logged).
  */
 int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
                  struct http_resp *rs);

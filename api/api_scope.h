@@ -20,10 +20,10 @@
 #include <stdbool.h>
 
 struct scope {
-    char *server;   /* normalised server base URL (url_check_base) */
-    char *media;    /* normalised media_url origin, or NULL */
-    char *domain;   /* registrable domain of the server host, or NULL when it has none */
-    bool loopback;  /* the server is on a loopback host */
+    char *server;  /* normalised server base URL (url_check_base) */
+    char *media;   /* normalised media_url origin, or NULL */
+    char *domain;  /* registrable domain of the server host, or NULL when it has none */
+    bool loopback; /* the server is on a loopback host */
 };
 
 /*
