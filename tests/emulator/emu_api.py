@@ -806,6 +806,9 @@ class ApiHandler(BaseHandler):
             if fault.action == "truncate":
                 self.send_truncated(resp)
                 return
+            if fault.action == "truncate_no_length":
+                self.send_truncated_no_length(resp)
+                return
             if fault.action == "malformed_json":
                 body = resp.body if resp.body and JSON_TYPE.split(";")[0] in (
                     resp.header("Content-Type") or "") else dumps(

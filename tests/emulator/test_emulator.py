@@ -1065,6 +1065,40 @@ def test_fault_truncate_delay_malformed_and_json_error(faults, token, catalog):
     assert fetch(emu, token, att).body.startswith(b"%PDF")
 
 
+def test_fault_truncate_no_length(faults, token, catalog):
+    """Half the body, no Content-Length, no chunked encoding, then close: on
+    the wire it looks like a complete shorter body."""
+    emu = faults
+    att = emu.truth(catalog["101"]["unread_voicemail"])["record"]["attachments"][0]
+    whole = fetch(emu, token, att).body
+    emu.control("POST", "/control/faults",
+                {"script": [{"route": "content", "action": "truncate_no_length", "count": 1}]})
+    u = urllib.parse.urlsplit(att["uri"])
+    with socket.create_connection((u.hostname, u.port), timeout=10) as sock:
+        sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n"
+                      % (u.path, u.netloc, token)).encode())
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break  # the server closed: the only end this answer has
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 200")
+    names = {l.split(":", 1)[0].strip().lower() for l in lines[1:]}
+    assert "content-length" not in names and "transfer-encoding" not in names
+    assert "content-type" in names and "x-rate-limit-group" in names
+    assert body == whole[:len(whole) // 2] and 0 < len(body) < len(whole)
+    assert emu.control("GET", "/control/counts")["faults"].get("truncate_no_length") == 1
+    # used up: the next answer is whole and framed again
+    r = fetch(emu, token, att)
+    assert r.body == whole and int(r.header("Content-Length")) == len(whole)
+    # a script action only: no rate draws it, and an unknown rate is refused
+    r = emu.control("POST", "/control/faults", {"truncate_no_length_rate": 1.0}, raw=True)
+    assert r.status == 400
+
+
 def test_fault_rates_are_seeded_and_route_filtered(faults, token):
     emu = faults
     emu.control("POST", "/control/faults", {"error_rate": 1.0, "error_status": 500,
