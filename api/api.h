@@ -199,8 +199,10 @@ struct api_content_info {
  * Download an attachment (GET on its uri, rewritten with media_url when
  * configured), at most max_downloads at once across the client.  The body is
  * checked before it counts: status 200 (or 206 for a range), Content-Type
- * matching expect_type, length equal to Content-Length and to expect_size
- * when known.  On a retryable failure the sink has already seen bytes: the
+ * matching expect_type, a framed body (a Content-Length, or chunked encoding
+ * that ended cleanly: a body that ends only where the connection closed
+ * could be cut short, and is retried like a cut), length equal to
+ * Content-Length and to expect_size when known.  On a retryable failure the sink has already seen bytes: the
  * retry starts over, so sinks must be resettable: the first call of each
  * attempt is preceded by sink(ctx, NULL, 0) meaning "start again".
  * The bearer token is sent only to the server's own origin, the media_url

@@ -400,6 +400,20 @@ static void collect(CURL *e, struct http_resp *rs)
     rs->rl_window_s = header_long(e, "X-Rate-Limit-Window");
 }
 
+/* True unless a 2xx answer that should have a body ended only because the
+ * connection closed: without a Content-Length or chunked encoding, a body
+ * cut short looks complete (HTTP/1.1 allows such answers; the API never
+ * sends them).  A chunked body ended cleanly, or libcurl would have failed. */
+static bool framed(CURL *e, const struct http_resp *rs)
+{
+    const char *te;
+
+    if (rs->status < 200 || rs->status > 299 || rs->status == 204 || rs->content_length >= 0)
+        return true;
+    te = header(e, "Transfer-Encoding");
+    return te && strcasestr(te, "chunked") != NULL;
+}
+
 /* Free a header list whose strings may hold a secret, wiping them first. */
 static void slist_wipe_free(struct curl_slist *l)
 {
@@ -569,6 +583,14 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
         snprintf(rs->cc_msg, sizeof(rs->cc_msg), "%s",
                  errbuf[0] ? errbuf : curl_easy_strerror(rs->cc));
     collect(e, rs);
+    if (rs->cc == CURLE_OK && !framed(e, rs)) {
+        /* ended by the connection closing: a cut would look the same */
+        rs->cc = CURLE_PARTIAL_FILE;
+        snprintf(rs->cc_msg, sizeof(rs->cc_msg),
+                 "a %ld answer without Content-Length or chunked encoding (its end cannot be "
+                 "told from a cut)",
+                 rs->status);
+    }
     curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
     rs->sent = rs->cc == CURLE_OK || (errmap_errno(rs->cc, 0, NULL, 0) != -EHOSTUNREACH && pre > 0);
     if (rs->body.len && (rs->status >= 300 || rs->type_mismatch))

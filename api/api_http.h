@@ -101,10 +101,14 @@ void http_resp_free(struct http_resp *rs);
  * One exchange, bounded by deadline_ms (monotonic).  rs is reset first.
  * Returns 0 when a complete answer arrived (whatever its status), else the
  * errno of the libcurl failure (errmap_errno), or the sink's -errno, or -EIO
- * for a body over its cap; rs says what is known.  When libcurl refuses any
- * option of the exchange (curl_easy_setopt fails), nothing is sent: -EIO,
- * rs->sent false, rs->cc the refusal and rs->cc_msg "libcurl refused
- * CURLOPT_...: ..." (also logged).
+ * for a body over its cap; rs says what is known.
+ * A 2xx answer (but 204) must be framed: without a Content-Length or chunked
+ * encoding its end is only the connection closing, which a cut looks the
+ * same as, so it fails: -EIO, rs->cc CURLE_PARTIAL_FILE, sent, status kept
+ * (retryable like any cut transfer).
+ * When libcurl refuses any option of the exchange (curl_easy_setopt
+ * fails), nothing is sent: -EIO, rs->sent false, rs->cc the refusal and
+ * rs->cc_msg "libcurl refused CURLOPT_...: ..." (also logged).
  */
 int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
                  struct http_resp *rs);

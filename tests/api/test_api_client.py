@@ -459,6 +459,31 @@ def test_fetch_truncate_and_reset_are_retried(emu, tmp_path):
     assert emu.counts()["routes"]["content"] == 3
 
 
+def test_fetch_unframed_cut_body_is_not_complete(emu, tmp_path):
+    """A voicemail has no size in its record: a 200 without Content-Length
+    cut in half must not pass for the whole file."""
+    ext = ext_id(emu)
+    mid, a = [(m, x) for m, x in attachments(emu, ext, ("VoiceMail",))
+              if x["type"] == "AudioRecording"][0]
+    assert a["size"] == -1
+    want = emu.content(mid, a["id"])
+    emu.reset_counts()
+    emu.set_faults(script=[{"route": "content", "action": "truncate_no_length", "count": 1}])
+    r, data = fetch(emu, tmp_path, a["uri"], a["contentType"], -1)
+    res = r.one("fetch")
+    assert res["rc"] == 0, r.err[-1000:]
+    assert data == want
+    assert res["complete"] and res["total_size"] == len(want)
+    c = emu.counts()
+    assert c["faults"].get("truncate_no_length") == 1
+    assert c["routes"]["content"] == 2  # the unframed answer was retried, not kept
+    # always unframed: the fetch fails rather than deliver half
+    emu.set_faults(script=[{"route": "content", "action": "truncate_no_length", "count": 100}])
+    r, data = fetch(emu, tmp_path, a["uri"], a["contentType"], -1, opts=["-t", "3"])
+    res = r.one("fetch")
+    assert res["errno"] == "EIO" and not res["complete"]
+
+
 def test_fetch_range_probe_learns_size(emu, tmp_path):
     mid, a = attachments(emu, ext_id(emu), ("Fax",))[0]
     want = emu.content(mid, a["id"])
