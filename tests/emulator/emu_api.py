@@ -41,6 +41,9 @@ GROUP = {"token": "Auth", "revoke": "Auth", "extension_list": "Medium",
          "sync_isync": "Light", "content": "Medium", "platform_content": "Medium",
          "other": "Light"}
 JSON_ERROR_200 = b'{"errorCode":"CMN-301","message":"Request rate exceeded"}'
+# Routes on an extension's messages: a non-admin user may use them on its own only.
+MESSAGE_ROUTES = ("list", "get", "get_batch", "put", "patch", "delete", "sync_fsync",
+                  "sync_isync", "content")
 STATUS_FAULT_CODES = {400: ("CMN-101", "Parameter value is invalid"),
                       401: ("OAU-149", "Invalid token"),
                       403: ("CMN-401", "Insufficient permissions"),
@@ -143,6 +146,9 @@ class App:
         self.counts = emu_counts.Counts()
         self.sync = emu_sync.SyncService(mailbox)
         self.extension_list_forbidden = bool(extension_list_forbidden)
+        # The JWT's user is an admin (may read and change every extension's
+        # messages); when not, other extensions' messages answer 403 CMN-419.
+        self.owner_admin = True
         self.penalty_given = False  # --penalty or control "penalty" set it apart from the window
         self.boundary_lock = threading.Lock()
         self.boundary_seq = 0
@@ -264,6 +270,10 @@ class App:
                "contact": {"firstName": first, "lastName": last,
                            "email": "ext%s@example.com" % ext.number}}
         if full:
+            # ExtensionInfo.permissions: only the JWT's user can be an admin here
+            admin = self.owner_admin and ext is self.mailbox.extension(self.auth.owner_id)
+            rec["permissions"] = {"admin": {"enabled": admin},
+                                  "internationalCalling": {"enabled": False}}
             rec["account"] = {"id": self.mailbox.account_id,
                               "uri": "%s/restapi/v1.0/account/%s" % (self.mailbox.server_url,
                                                                      self.mailbox.account_id)}
@@ -704,8 +714,21 @@ class App:
         resp.headers += decision.headers()
         return resp
 
+    def check_extension_permission(self, req, route, ext, owner):
+        """A non-admin user may read and change only its own extension's
+        messages: anything else is 403 CMN-419, worded as the real server's
+        (ReadMessages for reads, EditMessages for changes)."""
+        if self.owner_admin or route not in MESSAGE_ROUTES:
+            return
+        if ext is self.mailbox.extension(owner):
+            return
+        perm = "ReadMessages" if req.method in ("GET", "HEAD") else "EditMessages"
+        raise ApiError(403, "CMN-419", "In order to call this API endpoint for another extension, "
+                       "user needs to have [%s] permission granted with extended scope" % perm)
+
     def dispatch_api(self, req, route, info, owner):
         ext = self.resolve(info, owner)
+        self.check_extension_permission(req, route, ext, owner)
         if route == "extension_list":
             return self.handle_extension_list(req, info, owner)
         if route == "extension_get":
