@@ -59,6 +59,7 @@ int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen
     a->pace = pace_new(NULL, NULL);
     exec_init(&a->exec, a->http, a->pace, o->verbose_http);
     a->auth = auth_new(&a->exec, server, o->client_id, o->client_secret, o->jwt);
+    a->reach = reach_new();
     pthread_mutex_init(&a->lock, NULL);
     strcpy(a->account_id, "~");
     pthread_mutex_init(&a->dl_lock, NULL);
@@ -84,6 +85,7 @@ void api_free(struct api *a)
     if (!a)
         return;
     auth_free(a->auth);
+    reach_free(a->reach);
     pace_free(a->pace);
     http_free(a->http);
     pthread_cond_destroy(&a->dl_cond);
@@ -112,7 +114,8 @@ int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen)
     rc = req_get_object(a, deadline, req_prio(c), url, PACE_LIGHT, &res);
     free(url);
     if (rc == 0 && json_object_object_get_ex(res.json, "account", &acc) &&
-        json_object_object_get_ex(acc, "id", &id) && req_json_u64(id, &v) == 0) {
+        json_object_object_get_ex(acc, "id", &id) && req_json_u64(id, &v) == 0 &&
+        ext_note_self(a, res.json) == 0) {
         pthread_mutex_lock(&a->lock);
         snprintf(a->account_id, sizeof(a->account_id), "%llu", (unsigned long long)v);
         pthread_mutex_unlock(&a->lock);
@@ -124,6 +127,11 @@ int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen)
                  rc == -EACCES ? "permission denied" : "bad or no answer");
     exec_res_free(&res);
     return rc;
+}
+
+enum api_reach api_ext_reach(struct api *a, uint64_t ext_id)
+{
+    return reach_get(a->reach, ext_id);
 }
 
 const char *api_account_id(const struct api *a)

@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,40 +79,96 @@ static int ext_record(void *ctx, struct json_object *o)
     return 0;
 }
 
+/* permissions.admin.enabled of an extension/~ answer; false when absent. */
+static bool is_admin(struct json_object *me)
+{
+    struct json_object *perm, *admin, *enabled;
+
+    return json_object_object_get_ex(me, "permissions", &perm) &&
+           json_object_object_get_ex(perm, "admin", &admin) &&
+           json_object_object_get_ex(admin, "enabled", &enabled) &&
+           json_object_is_type(enabled, json_type_boolean) && json_object_get_boolean(enabled);
+}
+
+int ext_note_self(struct api *a, struct json_object *me)
+{
+    struct api_ext e;
+
+    if (ext_from_json(me, &e) != 0)
+        return -EIO;
+    e.own = true;
+    pthread_mutex_lock(&a->lock);
+    a->self = e;
+    a->self_admin = is_admin(me);
+    a->self_known = true;
+    pthread_mutex_unlock(&a->lock);
+    return 0;
+}
+
+/* The own extension and admin flag: remembered from api_login, else read now. */
+static int self_get(struct api *a, int64_t deadline, enum api_prio prio, struct api_ext *self,
+                    bool *admin)
+{
+    struct exec_res res;
+    char *url;
+    int rc = 0;
+
+    pthread_mutex_lock(&a->lock);
+    bool known = a->self_known;
+    pthread_mutex_unlock(&a->lock);
+    if (!known) {
+        url = req_url(a, "extension/~");
+        exec_res_init(&res);
+        rc = req_get_object(a, deadline, prio, url, PACE_LIGHT, &res);
+        free(url);
+        if (rc == 0)
+            rc = ext_note_self(a, res.json);
+        exec_res_free(&res);
+        if (rc != 0)
+            return rc;
+    }
+    pthread_mutex_lock(&a->lock);
+    *self = a->self;
+    *admin = a->self_admin;
+    pthread_mutex_unlock(&a->lock);
+    return 0;
+}
+
 int api_extensions(struct api *a, const struct api_call *c, struct api_ext **out, size_t *n)
 {
     int64_t deadline = req_deadline(a, c);
     struct ext_acc acc = {0};
-    struct exec_res res;
-    char *url = req_url(a, "extension?perPage=1000");
-    int rc = page_walk(a, deadline, req_prio(c), url, PACE_MEDIUM, ext_record, &acc);
+    struct api_ext self;
+    bool admin;
+    char *url;
+    int rc;
 
-    free(url);
     *out = NULL;
     *n = 0;
-    if (rc == 0) {
-        *out = acc.v ? acc.v : mem_calloc(1, sizeof(**out));
-        *n = acc.n;
-        return 0;
-    }
-    free(acc.v);
-    if (rc != -EACCES)
+    rc = self_get(a, deadline, req_prio(c), &self, &admin);
+    if (rc != 0)
         return rc;
-    log_info("the extension list is forbidden (the app lacks ReadAccounts); using extension/~");
-    url = req_url(a, "extension/~");
-    exec_res_init(&res);
-    rc = req_get_object(a, deadline, req_prio(c), url, PACE_LIGHT, &res);
-    free(url);
-    if (rc == 0) {
-        *out = mem_calloc(1, sizeof(**out));
-        if (ext_from_json(res.json, *out) == 0) {
-            *n = 1;
-        } else {
-            free(*out);
-            *out = NULL;
-            rc = -EIO;
+    if (admin) {
+        url = req_url(a, "extension?perPage=1000");
+        rc = page_walk(a, deadline, req_prio(c), url, PACE_MEDIUM, ext_record, &acc);
+        free(url);
+        if (rc == 0) {
+            for (size_t i = 0; i < acc.n; i++)
+                acc.v[i].own = acc.v[i].id == self.id;
+            *out = acc.v ? acc.v : mem_calloc(1, sizeof(**out));
+            *n = acc.n;
+            return 0;
         }
+        free(acc.v);
+        if (rc != -EACCES)
+            return rc;
+        log_info("the extension list is forbidden (the app lacks ReadAccounts); "
+                 "showing the own extension");
+    } else {
+        log_info("not an admin: only the own extension's messages can be read");
     }
-    exec_res_free(&res);
-    return rc;
+    *out = mem_calloc(1, sizeof(**out));
+    (*out)[0] = self;
+    *n = 1;
+    return 0;
 }

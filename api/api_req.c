@@ -78,6 +78,7 @@ int req_run(struct api *a, int64_t deadline, enum api_prio prio, struct exec_req
         rc = exec_run(&a->exec, deadline, prio, rq, res);
         rq->http.authorization = NULL;
         auth_value_free(bearer);
+        reach_note(a->reach, rq->http.method, rq->http.url, res->http.status);
         if (rc == -EACCES && res->http.status == 401 && tries == 0) {
             log_debug("%s: access token refused (%s); getting a new one", rq->http.method,
                       res->http.error_code);

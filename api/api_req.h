@@ -33,7 +33,8 @@ enum api_prio req_prio(const struct api_call *c);
 /*
  * Run rq with the session's bearer token (rq->http.authorization is set for
  * the exchange and cleared again); on a 401 get a new token once
- * (auth_rejected) and run it again.  Same contract as exec_run; a failure to
+ * (auth_rejected) and run it again; every answer is noted in a->reach.
+ * Same contract as exec_run; a failure to
  * get a token is returned as is (-EACCES, -EHOSTUNREACH, -EIO), and res then
  * holds the answer before it (the 401), if there was one.
  */

@@ -86,7 +86,8 @@ def env(tmp_path_factory):
 def emu(env):
     e, cred = env
     e.clear_faults()
-    e.config(extension_list_forbidden=False, rate_limits=None, token_lifetime=3600)
+    e.config(extension_list_forbidden=False, owner_admin=True, rate_limits=None,
+             token_lifetime=3600)
     e.reset_counts()
     e.cred = cred
     return e
@@ -178,7 +179,45 @@ def test_extensions_list(emu):
     got = {(e["id"], e["number"], e["name"]) for e in r.ops("extension")}
     want = {(e["id"], e["extensionNumber"], e["name"]) for e in emu.extensions()}
     assert got == want
-    assert emu.counts()["routes"].get("extension_get", 0) == 0
+    assert [e["id"] for e in r.ops("extension") if e["own"]] == [emu.info["owner_extension_id"]]
+    c = emu.counts()["routes"]
+    assert c["extension_get"] == 1 and c["extension_list"] == 1  # admin? then the list
+
+
+def test_extensions_after_login_reuse_its_answer(emu):
+    r = rcapi(emu.cred, "login", "extensions")
+    assert r.one("extensions")["count"] == len(emu.extensions())
+    c = emu.counts()["routes"]
+    assert c["extension_get"] == 1 and c["extension_list"] == 1
+
+
+def test_extensions_non_admin_only_own(emu):
+    """A non-admin's token is refused every other extension's messages: only
+    its own is offered, so nothing above it walks into a 403."""
+    emu.config(owner_admin=False)
+    try:
+        r = rcapi(emu.cred, "extensions")
+        assert r.one("extensions")["rc"] == 0
+        exts = r.ops("extension")
+        assert [(e["id"], e["own"]) for e in exts] == [(emu.info["owner_extension_id"], True)]
+        assert exts[0]["number"] == "101"
+        c = emu.counts()["routes"]
+        assert c["extension_get"] == 1 and c.get("extension_list", 0) == 0
+    finally:
+        emu.config(owner_admin=True)
+
+
+def test_ext_reach_tells_403_per_extension(emu):
+    own, other = ext_id(emu, 0), ext_id(emu, 1)
+    emu.config(owner_admin=False)
+    try:
+        r = rcapi(emu.cred, "reach", other, "list", own, "Pager", "list", other, "Fax",
+                  "reach", own, "reach", other, "reach", "12345")
+    finally:
+        emu.config(owner_admin=True)
+    lists = r.ops("list")
+    assert lists[0]["rc"] == 0 and lists[1]["errno"] == "EACCES"
+    assert [x["reach"] for x in r.ops("reach")] == ["unknown", "ok", "forbidden", "unknown"]
 
 
 def test_extensions_forbidden_falls_back_to_own(emu):

@@ -9,7 +9,7 @@
  *   login | extensions | list EXT TYPE | get EXT ID[,ID...] |
  *   read EXT ID Read|Unread | restore EXT ID |
  *   delete EXT ID [--purge] [--from alive|deleted] | sync EXT [TOKEN] |
- *   fetch URI TYPE SIZE [--range N] [--out FILE] | stats | sleep MS
+ *   fetch URI TYPE SIZE [--range N] [--out FILE] | reach EXT | stats | sleep MS
  * Each result is one JSON line ({"op": ..., "rc": 0 or -errno, "errno": ...};
  * records one line each, ids as strings).  Lines go to stdout, or to stderr
  * when a fetch writes its content to stdout.  -d: debug log on stderr.
@@ -254,6 +254,7 @@ static void run(struct tool *t, const struct cmd *c)
             json_object_object_add(o, "id", u64s(v[i].id));
             json_object_object_add(o, "number", json_object_new_string(v[i].number));
             json_object_object_add(o, "name", json_object_new_string(v[i].name));
+            json_object_object_add(o, "own", json_object_new_boolean(v[i].own));
             emit(t, o);
         }
         free(v);
@@ -318,6 +319,13 @@ static void run(struct tool *t, const struct cmd *c)
             free(sr.token);
         }
         result(t, op, rc, NULL, o);
+    } else if (strcmp(op, "reach") == 0) {
+        static const char *const names[] = {"unknown", "ok", "forbidden"};
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", u64s(ext));
+        json_object_object_add(o, "reach",
+                               json_object_new_string(names[api_ext_reach(t->api, ext)]));
+        result(t, op, 0, NULL, o);
     } else if (strcmp(op, "fetch") == 0) {
         run_fetch(t, &call, c);
     } else if (strcmp(op, "sleep") == 0) {
@@ -344,7 +352,7 @@ static int arity(const char *w)
         int n;
     } tab[] = {{"login", 0}, {"extensions", 0}, {"list", 2},   {"get", 2},
                {"read", 3},  {"restore", 2},    {"delete", 2}, {"sync", 1},
-               {"fetch", 3}, {"stats", 0},      {"sleep", 1}};
+               {"fetch", 3}, {"stats", 0},      {"sleep", 1},  {"reach", 1}};
     for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
         if (strcmp(tab[i].w, w) == 0)
             return tab[i].n;
