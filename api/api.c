@@ -58,7 +58,7 @@ int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen
     a->http = http;
     a->pace = pace_new(NULL, NULL);
     exec_init(&a->exec, a->http, a->pace, o->verbose_http);
-    a->auth = auth_new(&a->exec, server, o->client_id, o->client_secret, o->jwt);
+    a->auth = auth_new(&a->exec, server, o->client_id, o->client_secret, o->jwt, a->timeout_ms);
     a->reach = reach_new();
     pthread_mutex_init(&a->lock, NULL);
     strcpy(a->account_id, "~");

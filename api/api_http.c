@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "api/api_err.h"
+#include "api/api_secret.h"
 #include "api/api_url.h"
 #include "config.h"
 #include "util/isotime.h"
@@ -32,10 +33,11 @@ struct http {
 
 /* State of one transfer, seen by the callbacks. */
 struct xfer {
-    const struct http_req *rq;
-    struct http_resp *rs;
-    CURL *e;
-    int mode; /* 0 undecided, 1 to the sink, 2 buffered */
+    struct http *h;            /* the transport (its stop flag) */
+    const struct http_req *rq; /* the request */
+    struct http_resp *rs;      /* its answer */
+    CURL *e;                   /* the easy handle */
+    int mode;                  /* 0 undecided, 1 to the sink, 2 buffered */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -166,7 +168,10 @@ void http_resp_init(struct http_resp *rs)
 
 void http_resp_free(struct http_resp *rs)
 {
-    buf_free(&rs->body);
+    if (rs->secret)
+        secret_buf_free(&rs->body);
+    else
+        buf_free(&rs->body);
 }
 
 /* The media type of t ("type/subtype", no parameters) as a length. */
@@ -250,7 +255,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
             x->rs->sink_rc = rc < 0 ? rc : -EIO;
             return 0;
         }
-    } else if (buf_append(&x->rs->body, p, n) != 0) {
+    } else if ((x->rq->secret ? secret_buf_append(&x->rs->body, p, n)
+                              : buf_append(&x->rs->body, p, n)) != 0) {
         x->rs->too_big = true;
         return 0;
     }
@@ -424,11 +430,10 @@ static void slist_wipe_free(struct curl_slist *l)
 
 static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
 {
-    char *line = mem_printf("%s: %s", name, value);
+    char *line = secret_join(name, ": ", value, (char *)NULL); /* value may be a secret */
     struct curl_slist *n = curl_slist_append(l, line);
 
-    explicit_bzero(line, strlen(line));
-    free(line);
+    secret_free(line);
     if (!n)
         abort(); /* only fails when out of memory: the OOM policy */
     return n;
@@ -444,11 +449,14 @@ bool http_stopping(struct http *h)
     return atomic_load(&h->stopping) != 0;
 }
 
-/* libcurl asks this during transfers: a non-zero answer aborts them. */
+/* libcurl asks this during transfers (at least about once a second): a
+ * non-zero answer aborts the transfer. */
 static int xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                     curl_off_t ulnow)
 {
-    return http_stopping(p) ? 1 : 0;
+    struct xfer *x = p;
+
+    return http_stopping(x->h) || (x->rq->cancel && atomic_load(x->rq->cancel)) ? 1 : 0;
 }
 
 /* The first setopt that libcurl refused: nothing is sent after one. */
@@ -509,7 +517,7 @@ static CURLcode setup(struct http *h, CURL *e, const struct http_req *rq, struct
     SETOPT(&st, e, CURLOPT_USERAGENT, "rcfs/" RCFS_VERSION);
     SETOPT(&st, e, CURLOPT_NOPROGRESS, 0L);
     SETOPT(&st, e, CURLOPT_XFERINFOFUNCTION, xferinfo);
-    SETOPT(&st, e, CURLOPT_XFERINFODATA, h);
+    SETOPT(&st, e, CURLOPT_XFERINFODATA, x);
     SETOPT(&st, e, CURLOPT_WRITEFUNCTION, on_write);
     SETOPT(&st, e, CURLOPT_WRITEDATA, x);
     SETOPT(&st, e, CURLOPT_HTTPHEADER, hdrs);
@@ -529,7 +537,7 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
                  struct http_resp *rs)
 {
     struct curl_slist *hdrs = NULL;
-    struct xfer x = {.rq = rq, .rs = rs};
+    struct xfer x = {.h = h, .rq = rq, .rs = rs};
     char errbuf[CURL_ERROR_SIZE] = "";
     int64_t start = isotime_mono_ms(), left = deadline_ms - start;
     curl_off_t pre = 0;
@@ -539,6 +547,7 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
 
     http_resp_free(rs);
     http_resp_init(rs);
+    rs->secret = rq->secret;
     if (left <= 0 || http_stopping(h)) {
         rs->cc = http_stopping(h) ? CURLE_ABORTED_BY_CALLBACK : CURLE_OPERATION_TIMEDOUT;
         return -EIO;

@@ -15,6 +15,7 @@
 #define RCFS_API_HTTP_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,9 +47,13 @@ struct http_req {
      * again") is called before the exchange; then an answer with status 200
      * (or 206 when range is set) whose media type matches expect_type goes
      * to sink; any other answer is buffered (at most HTTP_ERR_BODY_MAX). */
-    api_sink_fn sink;        /* receives content, or NULL to buffer everything */
-    void *sink_ctx;          /* its argument */
-    const char *expect_type; /* expected media type; NULL/"" = anything but JSON */
+    api_sink_fn sink;          /* receives content, or NULL to buffer everything */
+    void *sink_ctx;            /* its argument */
+    const char *expect_type;   /* expected media type; NULL/"" = anything but JSON */
+    bool secret;               /* the answer holds a secret (a token answer): its buffered
+                                  body grows without leaving copies and is wiped when freed */
+    const _Atomic int *cancel; /* NULL, or set non-zero to abort the exchange (within about
+                                  a second; the result is then CURLE_ABORTED_BY_CALLBACK) */
 };
 
 struct http_resp {
@@ -73,6 +78,7 @@ struct http_resp {
     int sink_rc;            /* the sink's -errno when it stopped the transfer, else 0 */
     int64_t received;       /* body bytes received (streamed or buffered) */
     struct buf body;        /* the buffered body (NUL-terminated) */
+    bool secret;            /* body holds a secret: http_resp_free wipes it */
     int64_t elapsed_ms;     /* time the exchange took */
 };
 
@@ -94,7 +100,7 @@ void http_free(struct http *h);
 /* Empty response, ready for http_perform. */
 void http_resp_init(struct http_resp *rs);
 
-/* Free the body; the response is empty again. */
+/* Free the body (wiped first when rs->secret); the response is empty again. */
 void http_resp_free(struct http_resp *rs);
 
 /*

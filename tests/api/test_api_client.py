@@ -576,6 +576,72 @@ def test_token_refreshed_before_expiry(emu):
     assert c["status"].get("401", 0) == 0
 
 
+@pytest.fixture
+def stall_emu(tmp_path):
+    """An emulator of its own: a stalled token request lives on in it after
+    rcapi is gone, and must not answer into another test's counts."""
+    emu, cred = start_emu(tmp_path, messages=40, extensions=1)
+    emu.cred = cred
+    emu.config(token_lifetime=2)
+    # the login goes through; the next token request (a refresh) stalls 25 s
+    emu.set_faults(script=[{"route": "token", "action": "delay", "ms": 0, "count": 1},
+                           {"route": "token", "action": "delay", "ms": 25000, "count": 1}])
+    yield emu
+    emu.stop()
+
+
+def test_stalled_token_request_is_bounded(stall_emu):
+    """A call with 30 s to live does not wait 25 s for a stalled refresh: the
+    refresh ends at its own bound (min(timeout -t 3, 20 s) = 3 s) and the next
+    one brings the token.  (It used to run under the caller's 30 s.)"""
+    emu = stall_emu
+    ext = ext_id(emu)
+    r = rcapi(emu.cred, "login", "sleep", "2300", "list", ext, "Fax", "stats",
+              opts=["-t", "3", "-D", "30"])
+    res = r.one("list")
+    assert res["rc"] == 0, r.err[-2000:]
+    assert res["ms"] < 15000  # 3 s bound + a refresh; the stall was 25 s
+    c = emu.counts()
+    assert c["routes"]["token"] == 3  # login, the stalled refresh, the next one
+    assert c["faults"]["delay"] == 2
+    assert r.one("stats")["refreshes"] == 1
+
+
+def test_caller_not_held_by_stalled_token_request(stall_emu):
+    """Thread A's refresh stalls; thread B, without a token, waits for it only
+    AUTH_STALL_MS (2 s), then sends a JWT grant of its own, which brings the
+    token; A's stalled request is then aborted and A goes on with B's token.
+    Both finish long before the 10 s bound (-t 10) and the 25 s stall."""
+    emu = stall_emu
+    ext = ext_id(emu)
+    # two threads: one logs in then sleeps 2.3 s (token expired), the other
+    # sleeps 3.1 s; then each lists
+    r = rcapi(emu.cred, "login", "sleep", "100", "sleep", "2300", "sleep", "3000",
+              "list", ext, "Fax", "list", ext, "SMS", "stats",
+              opts=["-t", "10", "-D", "40", "-P", "2"])
+    lists = r.ops("list")
+    assert [x["rc"] for x in lists] == [0, 0], r.err[-2000:]
+    assert all(x["ms"] < 8000 for x in lists), lists
+    c = emu.counts()
+    assert c["routes"]["token"] == 3  # login, the stalled refresh, the JWT grant beside it
+    assert r.one("stats")["refreshes"] == 1
+
+
+def test_waiter_never_waits_past_its_own_deadline(stall_emu):
+    """Every token request stalls: a caller with a 3 s deadline fails at it,
+    whoever's request it waits for."""
+    emu = stall_emu
+    emu.set_faults(script=[{"route": "token", "action": "delay", "ms": 0, "count": 1},
+                           {"route": "token", "action": "delay", "ms": 25000, "count": 50}])
+    ext = ext_id(emu)
+    r = rcapi(emu.cred, "login", "sleep", "100", "sleep", "2300", "sleep", "2600",
+              "list", ext, "Fax", "list", ext, "SMS",
+              opts=["-t", "3", "-P", "2"])
+    lists = r.ops("list")
+    assert [x["errno"] for x in lists] == ["EIO", "EIO"]
+    assert all(x["ms"] < 6000 for x in lists), lists  # each its own 3 s
+
+
 def test_debug_log_holds_no_secret(emu, tmp_path):
     ext = ext_id(emu)
     mid, a = attachments(emu, ext, ("Fax",))[0]
