@@ -6,6 +6,7 @@ Each test asserts on what the server saw (the emulator's counts and truth),
 not only on what the client printed.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -658,6 +659,78 @@ def test_debug_log_holds_no_secret(emu, tmp_path):
         assert s not in r.err, s
         assert s not in r.out, s
     assert emu.counts()["routes"]["token"] == 2
+
+
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def secret_hashes(secrets):
+    """FNV-1a 64 of every run of 20+ characters of [A-Za-z0-9_+/-], and of
+    every substring of 20+ characters of one, in each secret (see
+    tests/tools/wipecheck.c: a copy cut short is caught too)."""
+    import re
+    out = set()
+    for sec in secrets:
+        for run in re.findall(rb"[A-Za-z0-9_+/-]{20,}", sec.encode()):
+            for i in range(len(run)):
+                for j in range(i + 20, len(run) + 1):
+                    out.add(fnv1a64(run[i:j]))
+    return out
+
+
+def find_wipecheck():
+    """A build of rcapi without sanitizers and its libwipecheck.so: next to
+    $RCAPI, else in build/ (scripts/test runs these tests with the ASan build,
+    whose allocator the shim cannot replace)."""
+    for d in (os.path.dirname(RCAPI or find_rcapi()), os.path.join(ROOT, "build", "api")):
+        so, exe = os.path.join(d, "libwipecheck.so"), os.path.join(d, "rcapi")
+        if os.path.exists(so) and os.access(exe, os.X_OK):
+            return exe, so
+    return None, None
+
+
+def test_no_secret_left_in_freed_memory(emu, tmp_path):
+    """Tokens, the client secret and the JWT are wiped before any memory
+    that held them goes back to the allocator: the token answers (their
+    buffer, json-c's copies), grant forms, Authorization values, refreshed
+    and replaced tokens, and everything at the end."""
+    exe, so = find_wipecheck()
+    if not so:
+        pytest.skip("libwipecheck.so is built only without sanitizers: build/ has none")
+    ext = ext_id(emu)
+    mid, a = attachments(emu, ext, ("Fax",))[0]
+    emu.config(token_lifetime=2)
+    emu.reset_counts()
+    issued_before = len(emu.issued_tokens())
+    report = str(tmp_path / "freed-hashes")
+    env = dict(os.environ, LD_PRELOAD=so, WIPECHECK_OUT=report)
+    p = subprocess.run([exe, "-c", emu.cred, "login", "extensions", "list", ext, "Fax",
+                        "sleep", "2300", "sync", ext,
+                        "fetch", a["uri"], a["contentType"], "-1", "--out", str(tmp_path / "f"),
+                        "sleep", "2300", "get", ext, mid, "stats"],
+                       capture_output=True, env=env, timeout=120)
+    r = Run(p.returncode, p.stdout.decode(), p.stderr.decode(), 0)
+    assert r.rc == 0, r.err[-2000:]
+    assert r.one("stats")["refreshes"] == 2  # two refreshes: tokens were replaced twice
+    with open(report) as f:
+        freed = {}
+        for line in f:
+            h, where = line.split()
+            freed.setdefault(int(h, 16), set()).add(where)
+    assert len(freed) > 100, "the shim saw the frees"
+    info = emu.info
+    basic = base64.b64encode(("%s:%s" % (info["client_id"], info["client_secret"])).encode())
+    tokens = emu.issued_tokens()
+    issued = len(tokens) - issued_before
+    assert issued == 6  # a login and two refreshes, each an access and a refresh token
+    hashes = secret_hashes(tokens + [info["client_secret"], info["jwt"], basic.decode()])
+    del tokens  # never in a test's output
+    leaks = sorted(w for h in hashes & set(freed) for w in freed[h])
+    assert not leaks, "secrets left in memory freed at: %s" % ", ".join(leaks)
 
 
 # ------------------------------------------------------- deadlines, limits
