@@ -10,6 +10,7 @@
 
 #include "api/api_err.h"
 #include "api/api_url.h"
+#include "api/api_wire.h"
 #include "util/isotime.h"
 #include "util/log.h"
 
@@ -183,7 +184,7 @@ static int verdict(const struct exec_req *rq, struct exec_res *res, int rc, bool
     if (h->status >= 200 && h->status <= 299) {
         if (!rq->want_json || strncasecmp(h->content_type, "multipart/", 10) == 0)
             return 0; /* multipart bodies are checked by api_multipart */
-        res->json = http_parse_json(h->body.data, h->body.len);
+        res->json = wire_parse_json(h->body.data, h->body.len);
         if (res->json)
             return 0;
         log_debug("%s: malformed JSON answer (%zu bytes)", rq->http.method, h->body.len);

@@ -14,13 +14,13 @@
 #include "api/api_err.h"
 #include "api/api_secret.h"
 #include "api/api_url.h"
+#include "api/api_wire.h"
 #include "config.h"
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-#define HTTP_POOL_MAX  16
-#define JSON_MAX_DEPTH 64
+#define HTTP_POOL_MAX 16
 
 struct http {
     CURLSH *share;                                    /* connections, DNS, TLS sessions */
@@ -174,49 +174,13 @@ void http_resp_free(struct http_resp *rs)
         buf_free(&rs->body);
 }
 
-/* The media type of t ("type/subtype", no parameters) as a length. */
-static size_t media_len(const char **t)
-{
-    const char *s = *t, *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s;
-    while (*e && *e != ';' && *e != ' ' && *e != '\t')
-        e++;
-    *t = s;
-    return (size_t)(e - s);
-}
-
-bool http_media_type_eq(const char *a, const char *b)
-{
-    size_t la, lb;
-
-    if (!a || !b)
-        return false;
-    la = media_len(&a);
-    lb = media_len(&b);
-    return la > 0 && la == lb && strncasecmp(a, b, la) == 0;
-}
-
-bool http_media_type_is_json(const char *t)
-{
-    size_t n;
-
-    if (!t)
-        return false;
-    n = media_len(&t);
-    return (n == 16 && strncasecmp(t, "application/json", 16) == 0) ||
-           (n > 5 && strncasecmp(t + n - 5, "+json", 5) == 0);
-}
-
 static bool content_acceptable(const struct http_req *rq, long status, const char *ct)
 {
     if (!(status == 200 || (rq->range && status == 206)))
         return false;
     if (rq->expect_type && *rq->expect_type)
-        return http_media_type_eq(ct, rq->expect_type);
-    return ct && !http_media_type_is_json(ct);
+        return wire_media_type_eq(ct, rq->expect_type);
+    return ct && !wire_media_type_is_json(ct);
 }
 
 /* Decide, once the headers are in, where the body goes. */
@@ -289,99 +253,6 @@ static long header_long(CURL *e, const char *name)
     return n;
 }
 
-static void parse_content_range(struct http_resp *rs, const char *v)
-{
-    long long a, b;
-    int used = 0;
-
-    if (!v || strncasecmp(v, "bytes ", 6) != 0)
-        return;
-    v += 6;
-    if (sscanf(v, "%lld-%lld/%n", &a, &b, &used) == 2 && used > 0 && a >= 0 && b >= a) {
-        rs->range_start = a;
-        rs->range_end = b;
-        v += used;
-    } else if (*v == '*' && v[1] == '/') {
-        v += 2;
-    } else {
-        return;
-    }
-    if (isdigit((unsigned char)*v)) {
-        char *end;
-        long long t = strtoll(v, &end, 10);
-        if (*end == '\0' && t >= 0)
-            rs->range_total = t;
-    }
-}
-
-static void parse_retry_after(struct http_resp *rs, const char *v)
-{
-    char *end;
-    long long n;
-    time_t t;
-
-    if (!v)
-        return;
-    n = strtoll(v, &end, 10);
-    if (end != v && *end == '\0' && n >= 0) {
-        rs->retry_after_s = n;
-        return;
-    }
-    t = curl_getdate(v, NULL);
-    if (t >= 0) {
-        time_t now = time(NULL);
-        rs->retry_after_s = t > now ? (int64_t)(t - now) : 0;
-    }
-}
-
-struct json_object *http_parse_json(const char *p, size_t len)
-{
-    struct json_tokener *tok;
-    struct json_object *o;
-    size_t end;
-
-    if (!p || len == 0 || len > INT32_MAX)
-        return NULL;
-    tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-    if (!tok)
-        abort(); /* only fails when out of memory: the OOM policy */
-    o = json_tokener_parse_ex(tok, p, (int)len);
-    if (json_tokener_get_error(tok) != json_tokener_success) {
-        json_object_put(o);
-        o = NULL;
-    } else {
-        for (end = json_tokener_get_parse_end(tok); o && end < len; end++)
-            if (p[end] != ' ' && p[end] != '\n' && p[end] != '\r' && p[end] != '\t') {
-                json_object_put(o);
-                o = NULL;
-            }
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
-/* errorCode of a JSON error body, kept only if it looks like one ("CMN-301"). */
-static void parse_error_code(struct http_resp *rs)
-{
-    struct json_object *o, *code;
-    const char *s;
-
-    if (rs->body.len == 0 || !http_media_type_is_json(rs->content_type))
-        return;
-    o = http_parse_json(rs->body.data, rs->body.len);
-    if (o && json_object_object_get_ex(o, "errorCode", &code) &&
-        json_object_is_type(code, json_type_string)) {
-        s = json_object_get_string(code);
-        size_t n = strlen(s);
-        bool ok = n > 0 && n < sizeof(rs->error_code);
-        for (size_t i = 0; ok && i < n; i++)
-            ok = isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.';
-        if (ok)
-            memcpy(rs->error_code, s, n + 1);
-    }
-    json_object_put(o);
-}
-
 static void collect(CURL *e, struct http_resp *rs)
 {
     char *ct = NULL;
@@ -396,8 +267,9 @@ static void collect(CURL *e, struct http_resp *rs)
         rs->content_length = cl;
     if (rs->status == 0)
         return;
-    parse_content_range(rs, header(e, "Content-Range"));
-    parse_retry_after(rs, header(e, "Retry-After"));
+    wire_content_range(header(e, "Content-Range"), &rs->range_start, &rs->range_end,
+                       &rs->range_total);
+    rs->retry_after_s = wire_retry_after(header(e, "Retry-After"));
     v = header(e, "X-Rate-Limit-Group");
     if (v)
         snprintf(rs->rl_group, sizeof(rs->rl_group), "%s", v);
@@ -533,36 +405,11 @@ static CURLcode setup(struct http *h, CURL *e, const struct http_req *rq, struct
     return st.cc;
 }
 
-int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
-                 struct http_resp *rs)
+/* The request's header lines (values may be secrets: slist_wipe_free them). */
+static struct curl_slist *request_headers(const struct http_req *rq)
 {
     struct curl_slist *hdrs = NULL;
-    struct xfer x = {.h = h, .rq = rq, .rs = rs};
-    char errbuf[CURL_ERROR_SIZE] = "";
-    int64_t start = isotime_mono_ms(), left = deadline_ms - start;
-    curl_off_t pre = 0;
-    const char *refused = NULL;
-    CURL *e;
-    int rc;
 
-    http_resp_free(rs);
-    http_resp_init(rs);
-    rs->secret = rq->secret;
-    if (left <= 0 || http_stopping(h)) {
-        rs->cc = http_stopping(h) ? CURLE_ABORTED_BY_CALLBACK : CURLE_OPERATION_TIMEDOUT;
-        return -EIO;
-    }
-    if (rq->sink) {
-        rc = rq->sink(rq->sink_ctx, NULL, 0);
-        if (rc != 0) {
-            rs->sink_rc = rc < 0 ? rc : -EIO;
-            rs->cc = CURLE_WRITE_ERROR;
-            return rs->sink_rc;
-        }
-    }
-    e = easy_take(h);
-    x.e = e;
-    rs->body.max = rq->max_body ? rq->max_body : HTTP_ERR_BODY_MAX;
     hdrs = add_header(hdrs, "Accept", rq->accept ? rq->accept : "application/json");
     if (rq->authorization)
         hdrs = add_header(hdrs, "Authorization", rq->authorization);
@@ -572,22 +419,17 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
         hdrs = add_header(hdrs, "Range", rq->range);
     hdrs = curl_slist_append(hdrs, "Expect:");
     if (!hdrs)
-        abort();
-    rs->cc = setup(h, e, rq, &x, hdrs, left, errbuf, &refused);
-    if (rs->cc != CURLE_OK) {
-        /* never send a request set up only in part (a TLS or protocol
-         * restriction may be the part missing) */
-        snprintf(rs->cc_msg, sizeof(rs->cc_msg), "libcurl refused %s: %s", refused,
-                 curl_easy_strerror(rs->cc));
-        log_warn("request not sent: %s", rs->cc_msg);
-        slist_wipe_free(hdrs);
-        easy_give(h, e);
-        return -EIO;
-    }
+        abort(); /* only fails when out of memory: the OOM policy */
+    return hdrs;
+}
 
-    rs->cc = curl_easy_perform(e);
+/* After curl_easy_perform: what the answer says, and whether it counts. */
+static void finish(CURL *e, struct xfer *x, const char *errbuf)
+{
+    struct http_resp *rs = x->rs;
+    curl_off_t pre = 0;
 
-    decide(&x); /* a body-less answer still needs its verdict */
+    decide(x); /* a body-less answer still needs its verdict */
     if (rs->cc != CURLE_OK)
         snprintf(rs->cc_msg, sizeof(rs->cc_msg), "%s",
                  errbuf[0] ? errbuf : curl_easy_strerror(rs->cc));
@@ -603,16 +445,66 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
     curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
     rs->sent = rs->cc == CURLE_OK || (errmap_errno(rs->cc, 0, NULL, 0) != -EHOSTUNREACH && pre > 0);
     if (rs->body.len && (rs->status >= 300 || rs->type_mismatch))
-        parse_error_code(rs);
+        wire_error_code(rs->content_type, rs->body.data, rs->body.len, rs->error_code,
+                        sizeof(rs->error_code));
+}
+
+/* Before anything is sent: the deadline, a shutdown, the sink's restart. */
+static int precheck(struct http *h, const struct http_req *rq, int64_t left, struct http_resp *rs)
+{
+    int rc;
+
+    if (left <= 0 || http_stopping(h)) {
+        rs->cc = http_stopping(h) ? CURLE_ABORTED_BY_CALLBACK : CURLE_OPERATION_TIMEDOUT;
+        return -EIO;
+    }
+    if (rq->sink) {
+        rc = rq->sink(rq->sink_ctx, NULL, 0);
+        if (rc != 0) {
+            rs->sink_rc = rc < 0 ? rc : -EIO;
+            rs->cc = CURLE_WRITE_ERROR;
+            return rs->sink_rc;
+        }
+    }
+    return 0;
+}
+
+int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
+                 struct http_resp *rs)
+{
+    struct xfer x = {.h = h, .rq = rq, .rs = rs};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    int64_t start = isotime_mono_ms(), left = deadline_ms - start;
+    struct curl_slist *hdrs;
+    const char *refused = NULL;
+    int rc;
+
+    http_resp_free(rs);
+    http_resp_init(rs);
+    rs->secret = rq->secret;
+    rs->body.max = rq->max_body ? rq->max_body : HTTP_ERR_BODY_MAX;
+    rc = precheck(h, rq, left, rs);
+    if (rc != 0)
+        return rc;
+    x.e = easy_take(h);
+    hdrs = request_headers(rq);
+    rs->cc = setup(h, x.e, rq, &x, hdrs, left, errbuf, &refused);
+    if (rs->cc == CURLE_OK) {
+        rs->cc = curl_easy_perform(x.e);
+        finish(x.e, &x, errbuf);
+    } else {
+        /* never send a request set up only in part (a TLS or protocol
+         * restriction may be the part missing) */
+        snprintf(rs->cc_msg, sizeof(rs->cc_msg), "libcurl refused %s: %s", refused,
+                 curl_easy_strerror(rs->cc));
+        log_warn("request not sent: %s", rs->cc_msg);
+    }
     rs->elapsed_ms = isotime_mono_ms() - start;
     slist_wipe_free(hdrs);
-    easy_give(h, e);
-
+    easy_give(h, x.e);
     if (rs->sink_rc)
-        rc = rs->sink_rc;
-    else if (rs->too_big)
-        rc = -EIO;
-    else
-        rc = errmap_errno(rs->cc, 200, NULL, 0);
-    return rc;
+        return rs->sink_rc;
+    if (rs->too_big)
+        return -EIO;
+    return errmap_errno(rs->cc, 200, NULL, 0);
 }

@@ -119,14 +119,4 @@ void http_resp_free(struct http_resp *rs);
 int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
                  struct http_resp *rs);
 
-/* Media types equal: case-insensitive, parameters and spaces ignored. */
-bool http_media_type_eq(const char *a, const char *b);
-
-/* Parse a whole buffer as one JSON value (depth-limited, nothing but white
- * space after it); NULL when it is not one.  The caller puts the result. */
-struct json_object *http_parse_json(const char *p, size_t len);
-
-/* True for application/json and any "+json" media type. */
-bool http_media_type_is_json(const char *t);
-
 #endif

@@ -42,7 +42,7 @@ void secret_buf_free(struct buf *b);
 
 /*
  * Parse p[0..len) as exactly one JSON value (nesting at most 64, only white
- * space after it), as http_parse_json does, but with json-c's scratch
+ * space after it), as wire_parse_json does, but with json-c's scratch
  * buffer sized once for the whole text (so it never reallocs a piece of a
  * secret away) and wiped before it is freed.  NULL when it is not one JSON
  * value.  Release the result with secret_json_put.
