@@ -2,8 +2,10 @@
  * api — the RingCentral REST client: one authenticated session per mount.
  *
  * Owns the OAuth session (JWT grant, refresh before expiry and on 401, one
- * session reused), the HTTP transport (libcurl, connection reuse, TLS always
- * verified, http:// only to loopback), rate-limit pacing per group from the
+ * session reused; a stalled token request holds nobody for long, see
+ * api_auth.h; secrets wiped from memory), the HTTP transport (libcurl,
+ * connection reuse, TLS always verified, http:// only to loopback, the
+ * bearer token only where api_fetch below says), rate-limit pacing per group from the
  * X-Rate-Limit-* headers (429 + Retry-After honoured, nothing sent in a
  * penalised group), retries with exponential backoff and jitter for
  * idempotent requests, and the single place where HTTP statuses and libcurl

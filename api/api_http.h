@@ -5,11 +5,15 @@
  * share handle (connection cache, DNS cache, TLS sessions) and a pool of
  * easy handles, so connections are kept alive (HTTP/1.1) and reused by any
  * thread.  Every exchange: only http and https, never a redirect, TLS peer
- * and host always verified, timeout = time left until the deadline, a capped
- * response body, and the answer's facts captured (status, Content-Type,
- * Content-Length, Content-Range, Retry-After, X-Rate-Limit-*, and the
- * errorCode of a JSON error body).  One attempt only: pacing, retries and
- * authentication are api_exec's and api_auth's.  Thread-safe.
+ * and host always verified, timeout = time left until the deadline, every
+ * libcurl option checked (a refused one stops the exchange before anything
+ * is sent), a capped response body that counts only when framed (a
+ * Content-Length or chunked encoding), secrets' buffers wiped, an abort on
+ * shutdown or on the request's cancel flag, and the answer's facts captured
+ * (status, Content-Type, Content-Length, Content-Range, Retry-After,
+ * X-Rate-Limit-*, and the errorCode of a JSON error body, read by api_wire).
+ * One attempt only: pacing, retries and authentication are api_exec's,
+ * api_req's and api_auth's.  Thread-safe.
  */
 #ifndef RCFS_API_HTTP_H
 #define RCFS_API_HTTP_H

@@ -51,7 +51,9 @@ char *url_host(const char *url);
  */
 int url_rewrite_origin(const char *uri, const char *base, char **out);
 
-/* Percent-encode s for a query value or form field (RFC 3986 unreserved kept). */
+/* Percent-encode s for a query value or form field (RFC 3986 unreserved
+ * kept), malloc'd in one allocation of its final size (so a secret's
+ * encoding leaves no copy behind: free it with secret_free). */
 char *url_escape(const char *s);
 
 /*
