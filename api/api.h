@@ -2,8 +2,10 @@
  * api — the RingCentral REST client: one authenticated session per mount.
  *
  * Owns the OAuth session (JWT grant, refresh before expiry and on 401, one
- * session reused), the HTTP transport (libcurl, connection reuse, TLS always
- * verified, http:// only to loopback), rate-limit pacing per group from the
+ * session reused; a stalled token request holds nobody for long, see
+ * api_auth.h; secrets wiped from memory), the HTTP transport (libcurl,
+ * connection reuse, TLS always verified, http:// only to loopback, the
+ * bearer token only where api_fetch below says), rate-limit pacing per group from the
  * X-Rate-Limit-* headers (429 + Retry-After honoured, nothing sent in a
  * penalised group), retries with exponential backoff and jitter for
  * idempotent requests, and the single place where HTTP statuses and libcurl
@@ -54,7 +56,8 @@ struct api_opts {
 /*
  * Create a client.  Copies everything it needs from o; contacts nobody.
  * Returns 0 and *out, or -EINVAL with a line in err (a refused URL, e.g.
- * "http:// is only allowed to loopback hosts").
+ * "http:// is only allowed to loopback hosts"), or -EIO with a line in err
+ * when libcurl cannot be set up.  *out is NULL on failure.
  */
 int api_new(const struct api_opts *o, struct api **out, char *err, size_t errlen);
 
@@ -71,10 +74,14 @@ void api_free(struct api *a);
 void api_shutdown(struct api *a);
 
 /*
- * Log in with the JWT grant.  Returns 0; -EACCES when the server refuses the
- * credentials; -EHOSTUNREACH when it cannot be reached; -EIO otherwise.
- * err gets one line for the user (never a secret).  Later calls refresh or
- * log in again by themselves; calling this first is only to fail early.
+ * Log in with the JWT grant, then read GET .../extension/~ (the account id,
+ * the own extension and whether the user is an admin, kept for
+ * api_account_id and api_extensions).  Returns 0; -EACCES when the server
+ * refuses the credentials (or extension/~); -EHOSTUNREACH when it cannot be
+ * reached; -EIO otherwise (also for an extension/~ answer without a valid
+ * account.id or id).  err gets one line for the user (never a secret).
+ * Later calls refresh or log in again by themselves; calling this first is
+ * only to fail early.
  */
 int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen);
 
@@ -90,15 +97,44 @@ struct api_ext {
     uint64_t id;     /* extension id */
     char number[32]; /* extensionNumber as sent ("" if none or invalid) */
     char name[128];  /* name as sent, truncated ("" if none) */
+    bool own;        /* the credentials' own extension (extension/~) */
 };
 
 /*
- * The extensions these credentials can read: the account's extension list
- * (all pages, only those with status Enabled), or, when that is forbidden
- * (403, the app lacks ReadAccounts), just extension/~.
- * Returns 0 with a malloc'd array in *out (caller frees) and *n, or -errno.
+ * The extensions whose messages these credentials can read, judged by GET
+ * .../extension/~ (read by api_login, else here; Light group), whose
+ * permissions.admin.enabled says whether the user is an admin:
+ *  - an admin: the account's extension list (all pages, only those with
+ *    status Enabled; Medium group), or, when that is forbidden (403, the
+ *    app lacks ReadAccounts), just the own extension;
+ *  - not an admin, or the answer does not say: just the own extension, since
+ *    a non-admin's token gets 403 (CMN-419) on every other extension's
+ *    messages (which is what made `rsync -a MOUNT/` fail).
+ * `own` marks the own extension (at most one entry has it; an admin's list
+ * may lack it if it is not Enabled).  An extension returned can still be
+ * refused later (permissions change): api_ext_reach then says so.
+ * Returns 0 with a malloc'd array in *out (caller frees; never NULL on
+ * success, possibly empty) and *n, or -errno (*out NULL, *n 0).
  */
 int api_extensions(struct api *a, const struct api_call *c, struct api_ext **out, size_t *n);
+
+enum api_reach {
+    API_REACH_UNKNOWN,   /* not asked about yet (or only with answers that do not tell) */
+    API_REACH_OK,        /* the last read of its messages was answered (2xx, 400, 404, 416) */
+    API_REACH_FORBIDDEN, /* the last read of its messages was answered 403 */
+};
+
+/*
+ * What the server last said about reading extension ext_id's messages: any
+ * GET on its message store, message sync or content counts (api_list,
+ * api_get, api_sync, api_fetch, a DELETE's state check); 401, 429, 5xx and
+ * transport failures tell nothing and leave it as it was, and so do changes
+ * (PUT, PATCH, DELETE), whose 403 may only mean EditMessages is missing.
+ * So a caller that got -EACCES from such a call on ext_id can tell "these
+ * credentials may not read this extension" (API_REACH_FORBIDDEN) from a
+ * session that could not be renewed.  Costs no request; thread-safe.
+ */
+enum api_reach api_ext_reach(struct api *a, uint64_t ext_id);
 
 /*
  * Called once per record parsed from a response, in server order.  The
@@ -198,13 +234,17 @@ struct api_content_info {
  * Download an attachment (GET on its uri, rewritten with media_url when
  * configured), at most max_downloads at once across the client.  The body is
  * checked before it counts: status 200 (or 206 for a range), Content-Type
- * matching expect_type, length equal to Content-Length and to expect_size
- * when known.  On a retryable failure the sink has already seen bytes: the
- * retry starts over, so sinks must be resettable: the first call of each
- * attempt is preceded by sink(ctx, NULL, 0) meaning "start again".
- * The bearer token is sent only to the server's own origin, media_url, a
- * host in the server's parent domain over https (platform.X -> media.X), or,
- * with a loopback server, a loopback host; any other uri is refused (-EIO).
+ * matching expect_type, a framed body (a Content-Length, or chunked encoding
+ * that ended cleanly: a body that ends only where the connection closed
+ * could be cut short, and is retried like a cut), length equal to
+ * Content-Length and to expect_size when known.  On a retryable failure the sink has already seen
+ * bytes: the retry starts over, so sinks must be resettable: the first call of each attempt is
+ * preceded by sink(ctx, NULL, 0) meaning "start again". The bearer token is sent only to the
+ * server's own origin, the media_url origin, over https a host with the server host's registrable
+ * domain by the public suffix list (platform.ringcentral.com -> media.ringcentral.com;
+ * x.example.co.uk -> y.example.co.uk but never other.co.uk; a server given
+ * by IP address: its origin only), or, with a loopback server, a loopback
+ * host; any other uri is refused (-EIO) before anything is sent.
  * A 200 JSON answer carrying CMN-301 counts as a 429 for pacing (30 s
  * penalty when no Retry-After).  On failure info->received says how many
  * bytes the sink saw in the last attempt.

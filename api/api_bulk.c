@@ -11,6 +11,7 @@
 #include "api/api_err.h"
 #include "api/api_multipart.h"
 #include "api/api_priv.h"
+#include "api/api_req.h"
 #include "util/buf.h"
 #include "util/isotime.h"
 #include "util/log.h"
@@ -64,7 +65,7 @@ static void take_part(struct api_bulk_item *items, size_t n, const struct mp_ite
     uint64_t id = it->resource_id[0] ? strtoull(it->resource_id, NULL, 10) : 0;
     struct json_object *idv;
     if (it->status == 200 && it->body && json_object_object_get_ex(it->body, "id", &idv))
-        api_json_u64(idv, &id); /* the record's own id decides */
+        req_json_u64(idv, &id); /* the record's own id decides */
     struct api_bulk_item *item = item_of(items, n, id);
     if (!item) {
         log_warn("bulk change: an answer for message %llu, which was not asked about",
@@ -145,7 +146,7 @@ int api_set_read_bulk(struct api *a, const struct api_call *c, uint64_t ext_id, 
         return set_read_one(a, c, ext_id, rs, &items[0]);
     char *path = id_path(items, n);
     char *body = read_body(items, n, rs);
-    char *url = api_url_for(a, "extension/%llu/message-store/%s", (unsigned long long)ext_id, path);
+    char *url = req_url(a, "extension/%llu/message-store/%s", (unsigned long long)ext_id, path);
     struct exec_req rq = {
         .http = {.method = "PUT",
                  .url = url,
@@ -153,14 +154,14 @@ int api_set_read_bulk(struct api *a, const struct api_call *c, uint64_t ext_id, 
                  .content_type = MULTIPART_JSON,
                  .body = body,
                  .body_len = strlen(body),
-                 .max_body = API_JSON_MAX},
+                 .max_body = REQ_JSON_MAX},
         .group = PACE_MEDIUM,
         .idempotent = true, /* setting a value twice is setting it once */
         .want_json = true,
     };
     struct exec_res res;
     exec_res_init(&res);
-    int rc = api_request(a, api_deadline(a, c), api_prio_of(c), &rq, &res);
+    int rc = req_run(a, req_deadline(a, c), req_prio(c), &rq, &res);
     if (rc == 0)
         rc = res.http.status == 207 ? take_207(&res, items, n, true) : -EIO;
     for (size_t i = 0; rc == 0 && i < n; i++)
@@ -217,10 +218,10 @@ static int delete_once(struct api *a, const struct api_call *c, uint64_t ext_id,
                        const char *conv_id, struct states *st, bool *unknown)
 {
     char *path = conv_id ? NULL : id_path(st->items, st->n);
-    char *url = conv_id ? api_url_for(a, "extension/%llu/message-store?conversationId=%s",
-                                      (unsigned long long)ext_id, conv_id)
-                        : api_url_for(a, "extension/%llu/message-store/%s",
-                                      (unsigned long long)ext_id, path);
+    char *url =
+        conv_id ? req_url(a, "extension/%llu/message-store?conversationId=%s",
+                          (unsigned long long)ext_id, conv_id)
+                : req_url(a, "extension/%llu/message-store/%s", (unsigned long long)ext_id, path);
     struct exec_req rq = {
         .http = {.method = "DELETE", .url = url, .accept = MULTIPART_JSON, .fresh_connect = true},
         .group = PACE_MEDIUM,
@@ -228,7 +229,7 @@ static int delete_once(struct api *a, const struct api_call *c, uint64_t ext_id,
     };
     struct exec_res res;
     exec_res_init(&res);
-    int rc = api_request(a, api_deadline(a, c), api_prio_of(c), &rq, &res);
+    int rc = req_run(a, req_deadline(a, c), req_prio(c), &rq, &res);
     *unknown = rc != 0 && exec_outcome_unknown(&res);
     if (rc == 0 && res.http.status == 207)
         rc = take_207(&res, st->items, st->n, false);
@@ -248,7 +249,7 @@ static int delete_once(struct api *a, const struct api_call *c, uint64_t ext_id,
 static bool pause_before_retry(struct api *a, const struct api_call *c, int round)
 {
     int64_t pause = (int64_t)100 << (round < 5 ? round : 5);
-    if (isotime_mono_ms() + pause >= api_deadline(a, c))
+    if (isotime_mono_ms() + pause >= req_deadline(a, c))
         return false;
     struct timespec ts = {.tv_sec = pause / 1000, .tv_nsec = (long)(pause % 1000) * 1000000L};
     nanosleep(&ts, NULL);

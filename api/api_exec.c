@@ -10,6 +10,7 @@
 
 #include "api/api_err.h"
 #include "api/api_url.h"
+#include "api/api_wire.h"
 #include "util/isotime.h"
 #include "util/log.h"
 
@@ -71,6 +72,8 @@ static bool cc_permanent(CURLcode cc)
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
     case CURLE_NOT_BUILT_IN:
+    case CURLE_BAD_FUNCTION_ARGUMENT: /* a refused setopt: the request was never sent */
+    case CURLE_UNKNOWN_OPTION:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
@@ -144,16 +147,106 @@ static bool is_rate_limited(const struct http_resp *h)
            (h->status == 429 || (h->type_mismatch && strcmp(h->error_code, "CMN-301") == 0));
 }
 
+/*
+ * One exchange once admitted by the pacer: perform it, tell the pacer what
+ * the answer taught, count it.  Returns http_perform's result; *limited is
+ * set when the answer was a rate-limit refusal.
+ */
+static int exchange(struct exec *e, int64_t deadline_ms, const struct exec_req *rq,
+                    struct exec_res *res, bool *limited)
+{
+    struct http_resp *h = &res->http;
+    struct pace_report rep;
+    int rc;
+
+    json_object_put(res->json);
+    res->json = NULL;
+    rc = http_perform(e->http, &rq->http, deadline_ms, h);
+    res->attempts++;
+    rep = (struct pace_report){
+        .sent = h->sent,
+        .answered = h->status > 0,
+        .rate_limited = is_rate_limited(h),
+        .retry_after_s = h->retry_after_s,
+        .group = h->rl_group[0] ? h->rl_group : NULL,
+        .limit = h->rl_limit,
+        .remaining = h->rl_remaining,
+        .window_s = h->rl_window_s,
+    };
+    pace_release(e->pace, rq->group, &rep);
+    if (h->sent)
+        atomic_fetch_add(&e->requests, 1);
+    log_attempt(e, rq, res);
+    *limited = rep.rate_limited;
+    if (rep.rate_limited) {
+        atomic_fetch_add(&e->rate_limited, 1);
+        log_debug("%s: rate limited (retry after %lld s)", rq->http.method,
+                  (long long)h->retry_after_s);
+    }
+    return rc;
+}
+
+/*
+ * What a finished exchange (not rate limited) means: 0 for the answer asked
+ * for (res->json parsed when want_json), else -errno with *retryable saying
+ * whether another attempt may cure it.
+ */
+static int verdict(const struct exec_req *rq, struct exec_res *res, int rc, bool *retryable)
+{
+    const struct http_resp *h = &res->http;
+
+    *retryable = false;
+    if (rc != 0) {
+        /* no complete answer: a transport failure, a sink error or a body over its cap */
+        *retryable =
+            !h->sink_rc && !h->too_big && !cc_permanent(h->cc) && (rq->idempotent || !h->sent);
+        return rc;
+    }
+    if (h->type_mismatch) {
+        log_debug("%s: answer is %s, not the content asked for", rq->http.method,
+                  h->content_type[0] ? h->content_type : "untyped");
+        return -EIO;
+    }
+    if (h->status >= 200 && h->status <= 299) {
+        if (!rq->want_json || strncasecmp(h->content_type, "multipart/", 10) == 0)
+            return 0; /* multipart bodies are checked by api_multipart */
+        res->json = wire_parse_json(h->body.data, h->body.len);
+        if (res->json)
+            return 0;
+        log_debug("%s: malformed JSON answer (%zu bytes)", rq->http.method, h->body.len);
+        *retryable = rq->idempotent;
+        return -EIO;
+    }
+    *retryable = h->status >= 500 && rq->idempotent;
+    return errmap_errno(CURLE_OK, h->status, h->error_code, rq->errmap_flags);
+}
+
+/*
+ * Wait before attempt number `attempt` + 1: exponential backoff with full
+ * jitter, in slices so a shutdown is not kept waiting.  Returns false (and
+ * does not wait) when the wait would reach the deadline or the client is
+ * shutting down.
+ */
+static bool backoff(struct exec *e, const struct exec_req *rq, int attempt, int64_t deadline_ms)
+{
+    int64_t wait = attempt >= 10 ? BACKOFF_CAP_MS : (int64_t)BACKOFF_BASE_MS << attempt;
+
+    wait = jitter(e, wait > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : wait);
+    if (isotime_mono_ms() + wait >= deadline_ms || cancelled(e, rq))
+        return false;
+    /* In slices, so a shutdown or a cancel is not kept waiting by a long backoff. */
+    for (int64_t slept = 0; slept < wait && !cancelled(e, rq); slept += 100)
+        sleep_ms(wait - slept < 100 ? wait - slept : 100);
+    return !cancelled(e, rq);
+}
+
 int exec_run(struct exec *e, int64_t deadline_ms, enum api_prio prio, const struct exec_req *rq,
              struct exec_res *res)
 {
     int rc = -EIO;
 
     for (int attempt = 0;; attempt++) {
-        struct http_resp *h = &res->http;
-        struct pace_report rep;
-        bool retryable;
-        int64_t wait;
+        bool limited, retryable;
 
         if (acquire(e, rq, prio, deadline_ms) != 0) {
             log_debug("%s: no rate-limit slot before the deadline", rq->http.method);
@@ -161,29 +254,8 @@ int exec_run(struct exec *e, int64_t deadline_ms, enum api_prio prio, const stru
         }
         if (attempt)
             atomic_fetch_add(&e->retries, 1);
-        json_object_put(res->json);
-        res->json = NULL;
-        rc = http_perform(e->http, &rq->http, deadline_ms, h);
-        res->attempts++;
-        rep = (struct pace_report){
-            .sent = h->sent,
-            .answered = h->status > 0,
-            .rate_limited = is_rate_limited(h),
-            .retry_after_s = h->retry_after_s,
-            .group = h->rl_group[0] ? h->rl_group : NULL,
-            .limit = h->rl_limit,
-            .remaining = h->rl_remaining,
-            .window_s = h->rl_window_s,
-        };
-        pace_release(e->pace, rq->group, &rep);
-        if (h->sent)
-            atomic_fetch_add(&e->requests, 1);
-        log_attempt(e, rq, res);
-
-        if (rep.rate_limited) {
-            atomic_fetch_add(&e->rate_limited, 1);
-            log_debug("%s: rate limited (retry after %lld s)", rq->http.method,
-                      (long long)h->retry_after_s);
+        rc = exchange(e, deadline_ms, rq, res, &limited);
+        if (limited) {
             rc = -EIO;
             continue; /* the pacer holds the next attempt until the penalty ends */
         }
@@ -193,39 +265,12 @@ int exec_run(struct exec *e, int64_t deadline_ms, enum api_prio prio, const stru
              * the caller can work offline (or tell the user) at once. */
             return rc;
         }
-        if (rc != 0) {
-            /* no complete answer: a transport failure, a sink error or a body over its cap */
-            retryable =
-                !h->sink_rc && !h->too_big && !cc_permanent(h->cc) && (rq->idempotent || !h->sent);
-        } else if (h->type_mismatch) {
-            log_debug("%s: answer is %s, not the content asked for", rq->http.method,
-                      h->content_type[0] ? h->content_type : "untyped");
-            return -EIO;
-        } else if (h->status >= 200 && h->status <= 299) {
-            if (!rq->want_json || strncasecmp(h->content_type, "multipart/", 10) == 0)
-                return 0; /* multipart bodies are checked by api_multipart */
-            res->json = http_parse_json(h->body.data, h->body.len);
-            if (res->json)
-                return 0;
-            log_debug("%s: malformed JSON answer (%zu bytes)", rq->http.method, h->body.len);
-            rc = -EIO;
-            retryable = rq->idempotent;
-        } else {
-            rc = errmap_errno(CURLE_OK, h->status, h->error_code, rq->errmap_flags);
-            retryable = h->status >= 500 && rq->idempotent;
-        }
-        if (!retryable)
+        rc = verdict(rq, res, rc, &retryable);
+        if (rc == 0 || !retryable)
             return rc;
-        wait = attempt >= 10 ? BACKOFF_CAP_MS : (int64_t)BACKOFF_BASE_MS << attempt;
-        wait = jitter(e, wait > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : wait);
-        if (isotime_mono_ms() + wait >= deadline_ms || cancelled(e, rq))
-            return rc;
-        log_debug("%s: attempt %d failed (%s), retrying in %lld ms", rq->http.method, attempt + 1,
-                  h->cc != CURLE_OK ? h->cc_msg : "bad answer", (long long)wait);
-        /* In slices, so a shutdown is not kept waiting by a long backoff. */
-        for (int64_t slept = 0; slept < wait && !cancelled(e, rq); slept += 100)
-            sleep_ms(wait - slept < 100 ? wait - slept : 100);
-        if (cancelled(e, rq))
+        log_debug("%s: attempt %d failed (%s), retrying", rq->http.method, attempt + 1,
+                  res->http.cc != CURLE_OK ? res->http.cc_msg : "bad answer");
+        if (!backoff(e, rq, attempt, deadline_ms))
             return rc;
     }
 }

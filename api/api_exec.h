@@ -7,13 +7,17 @@
  *  - 429 (or a 200 JSON CMN-301 content answer): the group is penalised and
  *    the request waits for the penalty to end, if that is before the deadline
  *    (any method: the server did not act);
- *  - idempotent requests are retried on 5xx, resets, timeouts, truncated
- *    bodies and malformed JSON, with exponential backoff and full jitter,
- *    until the deadline;
- *  - a non-idempotent request (DELETE, token grant...) is retried only when
- *    it surely never left (connection refused, name not resolved);
- *  - 401 is returned at once: authentication is the caller's (api.c);
- *  - a request whose http.cancel flag turns true ends within about 200 ms
+ *  - idempotent requests are retried on 5xx, resets, cut or unframed bodies
+ *    and malformed JSON, with exponential backoff and full jitter, until the
+ *    deadline; a timeout is not retried (the attempt had all the time left);
+ *  - a non-idempotent request (DELETE) is retried only when it surely never
+ *    left (connection refused, name not resolved);
+ *  - a refused or unresolvable connection is given up after 3 attempts in a
+ *    row (about a second) with -EHOSTUNREACH, so the caller can work offline;
+ *  - what another attempt cannot cure is not retried: a refused libcurl
+ *    option, TLS verification, a sink's error, a body over its cap, an abort;
+ *  - 401 is returned at once: authentication is the caller's (api_req);
+ *  - a request whose http.cancel flag turns non-zero ends within about 200 ms
  *    (pacing wait, backoff or transfer) as if its deadline had passed.
  * Thread-safe; the counters are atomics.
  */

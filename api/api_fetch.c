@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "api/api_priv.h"
+#include "api/api_req.h"
 #include "api/api_url.h"
 #include "util/isotime.h"
 #include "util/log.h"
@@ -51,32 +52,6 @@ static void slot_release(struct api *a)
     pthread_mutex_unlock(&a->dl_lock);
 }
 
-/*
- * May the bearer token go to this content URL?  Its own server; a host in the
- * server's parent domain (platform.X -> media.X) over https; with a loopback
- * server, loopback hosts.  (With media_url the URL was rewritten to it.)
- */
-static bool content_origin_ok(const struct api *a, const char *url)
-{
-    char *host;
-    bool ok;
-
-    if (!url_is_allowed(url))
-        return false;
-    if (url_same_origin(url, a->server) || (a->media && url_same_origin(url, a->media)))
-        return true;
-    host = url_host(url);
-    if (!host)
-        return false;
-    if (a->server_loopback)
-        ok = url_host_is_loopback(host);
-    else
-        ok = a->server_domain && url_host_in_domain(host, a->server_domain) &&
-             strncmp(url, "https:", 6) == 0;
-    free(host);
-    return ok;
-}
-
 /* Check a successful answer against the request; fill info.  0 or -EIO. */
 static int check_body(const struct api_content *req, const struct http_resp *h,
                       struct api_content_info *info)
@@ -112,8 +87,8 @@ static int check_body(const struct api_content *req, const struct http_resp *h,
 int api_fetch(struct api *a, const struct api_call *c, const struct api_content *req,
               struct api_content_info *info)
 {
-    int64_t deadline = api_deadline(a, c);
-    enum api_prio prio = api_prio_of(c);
+    int64_t deadline = req_deadline(a, c);
+    enum api_prio prio = req_prio(c);
     char *url = NULL, range[64];
     struct exec_res res;
     int rc;
@@ -129,7 +104,7 @@ int api_fetch(struct api *a, const struct api_call *c, const struct api_content 
     } else {
         url = mem_strdup(req->uri);
     }
-    if (!content_origin_ok(a, url)) {
+    if (!scope_allows(&a->scope, url)) {
         char *u = url_for_log(url);
         log_warn("refusing to fetch content from another site (%s)", u);
         free(u);
@@ -155,7 +130,7 @@ int api_fetch(struct api *a, const struct api_call *c, const struct api_content 
         return rc;
     }
     exec_res_init(&res);
-    rc = api_request(a, deadline, prio, &rq, &res);
+    rc = req_run(a, deadline, prio, &rq, &res);
     slot_release(a);
     if (rc == 0 && !res.http.streamed)
         rc = -EIO;

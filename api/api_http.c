@@ -12,14 +12,15 @@
 #include <strings.h>
 
 #include "api/api_err.h"
+#include "api/api_secret.h"
 #include "api/api_url.h"
+#include "api/api_wire.h"
 #include "config.h"
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-#define HTTP_POOL_MAX  16
-#define JSON_MAX_DEPTH 64
+#define HTTP_POOL_MAX 16
 
 struct http {
     CURLSH *share;                                    /* connections, DNS, TLS sessions */
@@ -32,21 +33,19 @@ struct http {
 
 /* State of one transfer, seen by the callbacks. */
 struct xfer {
-    struct http *h;
-    const struct http_req *rq;
-    struct http_resp *rs;
-    CURL *e;
-    int mode; /* 0 undecided, 1 to the sink, 2 buffered */
+    struct http *h;            /* the transport (its stop flag) */
+    const struct http_req *rq; /* the request */
+    struct http_resp *rs;      /* its answer */
+    CURL *e;                   /* the easy handle */
+    int mode;                  /* 0 undecided, 1 to the sink, 2 buffered */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc; /* curl_global_init's result, set once */
 
 static void global_init(void)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        log_err("libcurl failed to initialise");
-        abort();
-    }
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static void share_lock(CURL *e, curl_lock_data d, curl_lock_access a, void *ctx)
@@ -66,11 +65,41 @@ static void share_unlock(CURL *e, curl_lock_data d, void *ctx)
         pthread_mutex_unlock(&h->share_locks[d]);
 }
 
-struct http *http_new(void)
+/* curl_share_setopt with its result checked: the first refusal is kept. */
+#define SHARE_SETOPT(rc, name, sh, opt, val)                                                       \
+    do {                                                                                           \
+        CURLSHcode c_ = curl_share_setopt((sh), opt, (val));                                       \
+        if (c_ != CURLSHE_OK && (rc) == CURLSHE_OK) {                                              \
+            (rc) = c_;                                                                             \
+            (name) = #opt " " #val;                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Set up the share handle: connections, DNS and TLS sessions, with locks. */
+static CURLSHcode share_setup(struct http *h, const char **name)
+{
+    CURLSHcode rc = CURLSHE_OK;
+
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_LOCKFUNC, share_lock);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_USERDATA, h);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    SHARE_SETOPT(rc, *name, h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    return rc;
+}
+
+struct http *http_new(char *err, size_t errlen)
 {
     struct http *h;
+    const char *name = "";
+    CURLSHcode rc;
 
     pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK) {
+        snprintf(err, errlen, "libcurl failed to initialise: %s", curl_easy_strerror(global_rc));
+        return NULL;
+    }
     h = mem_calloc(1, sizeof(*h));
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&h->share_locks[i], NULL);
@@ -78,12 +107,12 @@ struct http *http_new(void)
     h->share = curl_share_init();
     if (!h->share)
         abort(); /* only fails when out of memory: the OOM policy */
-    curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
-    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    rc = share_setup(h, &name);
+    if (rc != CURLSHE_OK) {
+        snprintf(err, errlen, "libcurl refused %s: %s", name, curl_share_strerror(rc));
+        http_free(h);
+        return NULL;
+    }
     return h;
 }
 
@@ -139,43 +168,10 @@ void http_resp_init(struct http_resp *rs)
 
 void http_resp_free(struct http_resp *rs)
 {
-    buf_free(&rs->body);
-}
-
-/* The media type of t ("type/subtype", no parameters) as a length. */
-static size_t media_len(const char **t)
-{
-    const char *s = *t, *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s;
-    while (*e && *e != ';' && *e != ' ' && *e != '\t')
-        e++;
-    *t = s;
-    return (size_t)(e - s);
-}
-
-bool http_media_type_eq(const char *a, const char *b)
-{
-    size_t la, lb;
-
-    if (!a || !b)
-        return false;
-    la = media_len(&a);
-    lb = media_len(&b);
-    return la > 0 && la == lb && strncasecmp(a, b, la) == 0;
-}
-
-bool http_media_type_is_json(const char *t)
-{
-    size_t n;
-
-    if (!t)
-        return false;
-    n = media_len(&t);
-    return (n == 16 && strncasecmp(t, "application/json", 16) == 0) ||
-           (n > 5 && strncasecmp(t + n - 5, "+json", 5) == 0);
+    if (rs->secret)
+        secret_buf_free(&rs->body);
+    else
+        buf_free(&rs->body);
 }
 
 static bool content_acceptable(const struct http_req *rq, long status, const char *ct)
@@ -183,8 +179,8 @@ static bool content_acceptable(const struct http_req *rq, long status, const cha
     if (!(status == 200 || (rq->range && status == 206)))
         return false;
     if (rq->expect_type && *rq->expect_type)
-        return http_media_type_eq(ct, rq->expect_type);
-    return ct && !http_media_type_is_json(ct);
+        return wire_media_type_eq(ct, rq->expect_type);
+    return ct && !wire_media_type_is_json(ct);
 }
 
 /* Decide, once the headers are in, where the body goes. */
@@ -211,26 +207,6 @@ static void decide(struct xfer *x)
     }
 }
 
-static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
-{
-    struct xfer *x = ctx;
-    size_t n = size * nmemb;
-
-    decide(x);
-    if (x->mode == 1) {
-        int rc = x->rq->sink(x->rq->sink_ctx, p, n);
-        if (rc != 0) {
-            x->rs->sink_rc = rc < 0 ? rc : -EIO;
-            return 0;
-        }
-    } else if (buf_append(&x->rs->body, p, n) != 0) {
-        x->rs->too_big = true;
-        return 0;
-    }
-    x->rs->received += (int64_t)n;
-    return n;
-}
-
 /* The request body, from a streamed reader (http_req.body_read). */
 static size_t on_read(char *p, size_t size, size_t nmemb, void *ctx)
 {
@@ -252,6 +228,27 @@ static int on_seek(void *ctx, curl_off_t offset, int origin)
     if (offset != 0 || origin != SEEK_SET || x->rq->body_rewind(x->rq->body_ctx) != 0)
         return CURL_SEEKFUNC_CANTSEEK;
     return CURL_SEEKFUNC_OK;
+}
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
+{
+    struct xfer *x = ctx;
+    size_t n = size * nmemb;
+
+    decide(x);
+    if (x->mode == 1) {
+        int rc = x->rq->sink(x->rq->sink_ctx, p, n);
+        if (rc != 0) {
+            x->rs->sink_rc = rc < 0 ? rc : -EIO;
+            return 0;
+        }
+    } else if ((x->rq->secret ? secret_buf_append(&x->rs->body, p, n)
+                              : buf_append(&x->rs->body, p, n)) != 0) {
+        x->rs->too_big = true;
+        return 0;
+    }
+    x->rs->received += (int64_t)n;
+    return n;
 }
 
 /* Value of a response header of the last request, or NULL. */
@@ -279,99 +276,6 @@ static long header_long(CURL *e, const char *name)
     return n;
 }
 
-static void parse_content_range(struct http_resp *rs, const char *v)
-{
-    long long a, b;
-    int used = 0;
-
-    if (!v || strncasecmp(v, "bytes ", 6) != 0)
-        return;
-    v += 6;
-    if (sscanf(v, "%lld-%lld/%n", &a, &b, &used) == 2 && used > 0 && a >= 0 && b >= a) {
-        rs->range_start = a;
-        rs->range_end = b;
-        v += used;
-    } else if (*v == '*' && v[1] == '/') {
-        v += 2;
-    } else {
-        return;
-    }
-    if (isdigit((unsigned char)*v)) {
-        char *end;
-        long long t = strtoll(v, &end, 10);
-        if (*end == '\0' && t >= 0)
-            rs->range_total = t;
-    }
-}
-
-static void parse_retry_after(struct http_resp *rs, const char *v)
-{
-    char *end;
-    long long n;
-    time_t t;
-
-    if (!v)
-        return;
-    n = strtoll(v, &end, 10);
-    if (end != v && *end == '\0' && n >= 0) {
-        rs->retry_after_s = n;
-        return;
-    }
-    t = curl_getdate(v, NULL);
-    if (t >= 0) {
-        time_t now = time(NULL);
-        rs->retry_after_s = t > now ? (int64_t)(t - now) : 0;
-    }
-}
-
-struct json_object *http_parse_json(const char *p, size_t len)
-{
-    struct json_tokener *tok;
-    struct json_object *o;
-    size_t end;
-
-    if (!p || len == 0 || len > INT32_MAX)
-        return NULL;
-    tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-    if (!tok)
-        abort(); /* only fails when out of memory: the OOM policy */
-    o = json_tokener_parse_ex(tok, p, (int)len);
-    if (json_tokener_get_error(tok) != json_tokener_success) {
-        json_object_put(o);
-        o = NULL;
-    } else {
-        for (end = json_tokener_get_parse_end(tok); o && end < len; end++)
-            if (p[end] != ' ' && p[end] != '\n' && p[end] != '\r' && p[end] != '\t') {
-                json_object_put(o);
-                o = NULL;
-            }
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
-/* errorCode of a JSON error body, kept only if it looks like one ("CMN-301"). */
-static void parse_error_code(struct http_resp *rs)
-{
-    struct json_object *o, *code;
-    const char *s;
-
-    if (rs->body.len == 0 || !http_media_type_is_json(rs->content_type))
-        return;
-    o = http_parse_json(rs->body.data, rs->body.len);
-    if (o && json_object_object_get_ex(o, "errorCode", &code) &&
-        json_object_is_type(code, json_type_string)) {
-        s = json_object_get_string(code);
-        size_t n = strlen(s);
-        bool ok = n > 0 && n < sizeof(rs->error_code);
-        for (size_t i = 0; ok && i < n; i++)
-            ok = isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.';
-        if (ok)
-            memcpy(rs->error_code, s, n + 1);
-    }
-    json_object_put(o);
-}
-
 static void collect(CURL *e, struct http_resp *rs)
 {
     char *ct = NULL;
@@ -386,14 +290,29 @@ static void collect(CURL *e, struct http_resp *rs)
         rs->content_length = cl;
     if (rs->status == 0)
         return;
-    parse_content_range(rs, header(e, "Content-Range"));
-    parse_retry_after(rs, header(e, "Retry-After"));
+    wire_content_range(header(e, "Content-Range"), &rs->range_start, &rs->range_end,
+                       &rs->range_total);
+    rs->retry_after_s = wire_retry_after(header(e, "Retry-After"));
     v = header(e, "X-Rate-Limit-Group");
     if (v)
         snprintf(rs->rl_group, sizeof(rs->rl_group), "%s", v);
     rs->rl_limit = header_long(e, "X-Rate-Limit-Limit");
     rs->rl_remaining = header_long(e, "X-Rate-Limit-Remaining");
     rs->rl_window_s = header_long(e, "X-Rate-Limit-Window");
+}
+
+/* True unless a 2xx answer that should have a body ended only because the
+ * connection closed: without a Content-Length or chunked encoding, a body
+ * cut short looks complete (HTTP/1.1 allows such answers; the API never
+ * sends them).  A chunked body ended cleanly, or libcurl would have failed. */
+static bool framed(CURL *e, const struct http_resp *rs)
+{
+    const char *te;
+
+    if (rs->status < 200 || rs->status > 299 || rs->status == 204 || rs->content_length >= 0)
+        return true;
+    te = header(e, "Transfer-Encoding");
+    return te && strcasestr(te, "chunked") != NULL;
 }
 
 /* Free a header list whose strings may hold a secret, wiping them first. */
@@ -406,11 +325,10 @@ static void slist_wipe_free(struct curl_slist *l)
 
 static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
 {
-    char *line = mem_printf("%s: %s", name, value);
+    char *line = secret_join(name, ": ", value, (char *)NULL); /* value may be a secret */
     struct curl_slist *n = curl_slist_append(l, line);
 
-    explicit_bzero(line, strlen(line));
-    free(line);
+    secret_free(line);
     if (!n)
         abort(); /* only fails when out of memory: the OOM policy */
     return n;
@@ -432,7 +350,8 @@ static bool cancelled(struct http *h, const struct http_req *rq)
     return http_stopping(h) || (rq->cancel && atomic_load(rq->cancel));
 }
 
-/* libcurl asks this during transfers: a non-zero answer aborts them. */
+/* libcurl asks this during transfers (at least about once a second): a
+ * non-zero answer aborts the transfer. */
 static int xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                     curl_off_t ulnow)
 {
@@ -441,97 +360,98 @@ static int xferinfo(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ul
     return cancelled(x->h, x->rq) ? 1 : 0;
 }
 
-static void setup(struct http *h, CURL *e, const struct http_req *rq, struct xfer *x,
-                  struct curl_slist *hdrs, int64_t left_ms, char *errbuf)
-{
-    char *host = url_host(rq->url);
+/* The first setopt that libcurl refused: nothing is sent after one. */
+struct setopt_res {
+    CURLcode cc;      /* CURLE_OK, or the first refusal */
+    const char *name; /* the option refused ("CURLOPT_URL"), NULL when none */
+};
 
-    curl_easy_setopt(e, CURLOPT_SHARE, h->share);
-    curl_easy_setopt(e, CURLOPT_URL, rq->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "rcfs/" RCFS_VERSION);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo);
-    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-    if (rq->fresh_connect)
-        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    if (rq->compress)
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    if (host && url_host_is_loopback(host))
-        curl_easy_setopt(e, CURLOPT_PROXY, ""); /* never send loopback traffic to a proxy */
-    free(host);
-    if (strcmp(rq->method, "GET") == 0) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else if (rq->body_read) {
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, x);
-        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-        if (strcmp(rq->method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-    } else {
-        if (rq->body) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-        }
-        if (strcmp(rq->method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-        else if (!rq->body) /* an empty POST (POSTFIELDSIZE alone would leave it a GET) */
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+static void setopt_check(struct setopt_res *st, const char *name, CURLcode cc)
+{
+    if (cc != CURLE_OK && st->cc == CURLE_OK) {
+        st->cc = cc;
+        st->name = name;
     }
 }
 
-int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
-                 struct http_resp *rs)
-{
-    struct curl_slist *hdrs = NULL;
-    struct xfer x = {.h = h, .rq = rq, .rs = rs};
-    char errbuf[CURL_ERROR_SIZE] = "";
-    int64_t start = isotime_mono_ms(), left = deadline_ms - start;
-    curl_off_t pre = 0;
-    CURL *e;
-    int rc;
+/* curl_easy_setopt with its result recorded in st. */
+#define SETOPT(st, e, opt, val) setopt_check((st), #opt, curl_easy_setopt((e), opt, (val)))
 
-    http_resp_free(rs);
-    http_resp_init(rs);
-    if (left <= 0 || cancelled(h, rq)) {
-        rs->cc = cancelled(h, rq) ? CURLE_ABORTED_BY_CALLBACK : CURLE_OPERATION_TIMEDOUT;
-        return -EIO;
-    }
-    if (rq->sink) {
-        rc = rq->sink(rq->sink_ctx, NULL, 0);
-        if (rc != 0) {
-            rs->sink_rc = rc < 0 ? rc : -EIO;
-            rs->cc = CURLE_WRITE_ERROR;
-            return rs->sink_rc;
-        }
+/* A body streamed from rq->body_read (e.g. a fax document). */
+static void setup_reader(struct setopt_res *st, CURL *e, const struct http_req *rq, struct xfer *x)
+{
+    SETOPT(st, e, CURLOPT_POST, 1L);
+    SETOPT(st, e, CURLOPT_READFUNCTION, on_read);
+    SETOPT(st, e, CURLOPT_READDATA, x);
+    SETOPT(st, e, CURLOPT_SEEKFUNCTION, on_seek);
+    SETOPT(st, e, CURLOPT_SEEKDATA, x);
+    SETOPT(st, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+}
+
+/* The method and body of rq. */
+static void setup_method(struct setopt_res *st, CURL *e, const struct http_req *rq, struct xfer *x)
+{
+    if (strcmp(rq->method, "GET") == 0) {
+        SETOPT(st, e, CURLOPT_HTTPGET, 1L);
+        return;
     }
     if (rq->body_read) {
-        rc = rq->body_rewind(rq->body_ctx);
-        if (rc != 0) {
-            rs->sink_rc = rc < 0 ? rc : -EIO;
-            rs->cc = CURLE_READ_ERROR;
-            return rs->sink_rc;
-        }
+        setup_reader(st, e, rq, x);
+    } else if (rq->body) {
+        SETOPT(st, e, CURLOPT_POSTFIELDS, rq->body);
+        SETOPT(st, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
     }
-    e = easy_take(h);
-    x.e = e;
-    rs->body.max = rq->max_body ? rq->max_body : HTTP_ERR_BODY_MAX;
+    if (strcmp(rq->method, "POST") != 0)
+        SETOPT(st, e, CURLOPT_CUSTOMREQUEST, rq->method);
+    else if (!rq->body && !rq->body_read) /* an empty POST (POSTFIELDSIZE alone leaves a GET) */
+        SETOPT(st, e, CURLOPT_POSTFIELDS, "");
+}
+
+/* Every option of one exchange.  Returns CURLE_OK, or the first refusal
+ * (then *name says which option). */
+static CURLcode setup(struct http *h, CURL *e, const struct http_req *rq, struct xfer *x,
+                      struct curl_slist *hdrs, int64_t left_ms, char *errbuf, const char **name)
+{
+    struct setopt_res st = {CURLE_OK, NULL};
+    char *host = url_host(rq->url);
+
+    SETOPT(&st, e, CURLOPT_ERRORBUFFER, errbuf);
+    SETOPT(&st, e, CURLOPT_SHARE, h->share);
+    SETOPT(&st, e, CURLOPT_URL, rq->url);
+    SETOPT(&st, e, CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(&st, e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SETOPT(&st, e, CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(&st, e, CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(&st, e, CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(&st, e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SETOPT(&st, e, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(&st, e, CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(&st, e, CURLOPT_TIMEOUT_MS, (long)left_ms);
+    SETOPT(&st, e, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
+    SETOPT(&st, e, CURLOPT_USERAGENT, "rcfs/" RCFS_VERSION);
+    SETOPT(&st, e, CURLOPT_NOPROGRESS, 0L);
+    SETOPT(&st, e, CURLOPT_XFERINFOFUNCTION, xferinfo);
+    SETOPT(&st, e, CURLOPT_XFERINFODATA, x);
+    SETOPT(&st, e, CURLOPT_WRITEFUNCTION, on_write);
+    SETOPT(&st, e, CURLOPT_WRITEDATA, x);
+    SETOPT(&st, e, CURLOPT_HTTPHEADER, hdrs);
+    if (rq->fresh_connect)
+        SETOPT(&st, e, CURLOPT_FRESH_CONNECT, 1L);
+    if (rq->compress)
+        SETOPT(&st, e, CURLOPT_ACCEPT_ENCODING, "");
+    if (host && url_host_is_loopback(host))
+        SETOPT(&st, e, CURLOPT_PROXY, ""); /* never send loopback traffic to a proxy */
+    free(host);
+    setup_method(&st, e, rq, x);
+    *name = st.name;
+    return st.cc;
+}
+
+/* The request's header lines (values may be secrets: slist_wipe_free them). */
+static struct curl_slist *request_headers(const struct http_req *rq)
+{
+    struct curl_slist *hdrs = NULL;
+
     hdrs = add_header(hdrs, "Accept", rq->accept ? rq->accept : "application/json");
     if (rq->authorization)
         hdrs = add_header(hdrs, "Authorization", rq->authorization);
@@ -541,29 +461,101 @@ int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
         hdrs = add_header(hdrs, "Range", rq->range);
     hdrs = curl_slist_append(hdrs, "Expect:");
     if (!hdrs)
-        abort();
-    setup(h, e, rq, &x, hdrs, left, errbuf);
+        abort(); /* only fails when out of memory: the OOM policy */
+    return hdrs;
+}
 
-    rs->cc = curl_easy_perform(e);
+/* After curl_easy_perform: what the answer says, and whether it counts. */
+static void finish(CURL *e, struct xfer *x, const char *errbuf)
+{
+    struct http_resp *rs = x->rs;
+    curl_off_t pre = 0;
 
-    decide(&x); /* a body-less answer still needs its verdict */
+    decide(x); /* a body-less answer still needs its verdict */
     if (rs->cc != CURLE_OK)
         snprintf(rs->cc_msg, sizeof(rs->cc_msg), "%s",
                  errbuf[0] ? errbuf : curl_easy_strerror(rs->cc));
     collect(e, rs);
+    if (rs->cc == CURLE_OK && !framed(e, rs)) {
+        /* ended by the connection closing: a cut would look the same */
+        rs->cc = CURLE_PARTIAL_FILE;
+        snprintf(rs->cc_msg, sizeof(rs->cc_msg),
+                 "a %ld answer without Content-Length or chunked encoding (its end cannot be "
+                 "told from a cut)",
+                 rs->status);
+    }
     curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
     rs->sent = rs->cc == CURLE_OK || (errmap_errno(rs->cc, 0, NULL, 0) != -EHOSTUNREACH && pre > 0);
     if (rs->body.len && (rs->status >= 300 || rs->type_mismatch))
-        parse_error_code(rs);
+        wire_error_code(rs->content_type, rs->body.data, rs->body.len, rs->error_code,
+                        sizeof(rs->error_code));
+}
+
+/* Before anything is sent: the deadline, a shutdown or cancel, the sink's
+ * and the body reader's restart. */
+static int precheck(struct http *h, const struct http_req *rq, int64_t left, struct http_resp *rs)
+{
+    int rc;
+
+    if (left <= 0 || cancelled(h, rq)) {
+        rs->cc = cancelled(h, rq) ? CURLE_ABORTED_BY_CALLBACK : CURLE_OPERATION_TIMEDOUT;
+        return -EIO;
+    }
+    if (rq->body_read) {
+        rc = rq->body_rewind(rq->body_ctx);
+        if (rc != 0) {
+            rs->sink_rc = rc < 0 ? rc : -EIO;
+            rs->cc = CURLE_READ_ERROR;
+            return rs->sink_rc;
+        }
+    }
+    if (rq->sink) {
+        rc = rq->sink(rq->sink_ctx, NULL, 0);
+        if (rc != 0) {
+            rs->sink_rc = rc < 0 ? rc : -EIO;
+            rs->cc = CURLE_WRITE_ERROR;
+            return rs->sink_rc;
+        }
+    }
+    return 0;
+}
+
+int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
+                 struct http_resp *rs)
+{
+    struct xfer x = {.h = h, .rq = rq, .rs = rs};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    int64_t start = isotime_mono_ms(), left = deadline_ms - start;
+    struct curl_slist *hdrs;
+    const char *refused = NULL;
+    int rc;
+
+    http_resp_free(rs);
+    http_resp_init(rs);
+    rs->secret = rq->secret;
+    rs->body.max = rq->max_body ? rq->max_body : HTTP_ERR_BODY_MAX;
+    rc = precheck(h, rq, left, rs);
+    if (rc != 0)
+        return rc;
+    x.e = easy_take(h);
+    hdrs = request_headers(rq);
+    rs->cc = setup(h, x.e, rq, &x, hdrs, left, errbuf, &refused);
+    if (rs->cc == CURLE_OK) {
+        rs->cc = curl_easy_perform(x.e);
+        finish(x.e, &x, errbuf);
+    } else {
+        /* never send a request set up only in part (a TLS or protocol
+         * restriction may be the part missing) */
+        snprintf(rs->cc_msg, sizeof(rs->cc_msg), "libcurl refused %s: %s", refused,
+                 curl_easy_strerror(rs->cc));
+        log_warn("request not sent: %s", rs->cc_msg);
+    }
     rs->elapsed_ms = isotime_mono_ms() - start;
     slist_wipe_free(hdrs);
-    easy_give(h, e);
-
+    easy_give(h, x.e);
     if (rs->sink_rc)
-        rc = rs->sink_rc;
-    else if (rs->too_big)
-        rc = -EIO;
-    else
-        rc = errmap_errno(rs->cc, 200, NULL, 0);
-    return rc;
+        return rs->sink_rc;
+    if (rs->too_big)
+        return -EIO;
+    return errmap_errno(rs->cc, 200, NULL, 0);
 }

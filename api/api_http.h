@@ -5,11 +5,15 @@
  * share handle (connection cache, DNS cache, TLS sessions) and a pool of
  * easy handles, so connections are kept alive (HTTP/1.1) and reused by any
  * thread.  Every exchange: only http and https, never a redirect, TLS peer
- * and host always verified, timeout = time left until the deadline, a capped
- * response body, and the answer's facts captured (status, Content-Type,
- * Content-Length, Content-Range, Retry-After, X-Rate-Limit-*, and the
- * errorCode of a JSON error body).  One attempt only: pacing, retries and
- * authentication are api_exec's and api_auth's.  Thread-safe.
+ * and host always verified, timeout = time left until the deadline, every
+ * libcurl option checked (a refused one stops the exchange before anything
+ * is sent), a capped response body that counts only when framed (a
+ * Content-Length or chunked encoding), secrets' buffers wiped, an abort on
+ * shutdown or on the request's cancel flag, and the answer's facts captured
+ * (status, Content-Type, Content-Length, Content-Range, Retry-After,
+ * X-Rate-Limit-*, and the errorCode of a JSON error body, read by api_wire).
+ * One attempt only: pacing, retries and authentication are api_exec's,
+ * api_req's and api_auth's.  Thread-safe.
  */
 #ifndef RCFS_API_HTTP_H
 #define RCFS_API_HTTP_H
@@ -48,9 +52,13 @@ struct http_req {
      * again") is called before the exchange; then an answer with status 200
      * (or 206 when range is set) whose media type matches expect_type goes
      * to sink; any other answer is buffered (at most HTTP_ERR_BODY_MAX). */
-    api_sink_fn sink;        /* receives content, or NULL to buffer everything */
-    void *sink_ctx;          /* its argument */
-    const char *expect_type; /* expected media type; NULL/"" = anything but JSON */
+    api_sink_fn sink;          /* receives content, or NULL to buffer everything */
+    void *sink_ctx;            /* its argument */
+    const char *expect_type;   /* expected media type; NULL/"" = anything but JSON */
+    bool secret;               /* the answer holds a secret (a token answer): its buffered
+                                  body grows without leaving copies and is wiped when freed */
+    const _Atomic int *cancel; /* NULL, or set non-zero to abort the exchange (within about
+                                   a second; the result is then CURLE_ABORTED_BY_CALLBACK) */
     /* Streamed request body, instead of body (e.g. a fax document read from
      * its file; body_len is its length): body_rewind(ctx) is called before
      * each exchange (0 or -errno), then body_read(ctx, dst, n) copies up to n
@@ -60,9 +68,6 @@ struct http_req {
     ssize_t (*body_read)(void *ctx, char *dst, size_t n);
     int (*body_rewind)(void *ctx);
     void *body_ctx;
-    /* When set and true, the exchange is aborted (-EIO) as by http_shutdown, but
-     * only this one: a caller that must stop promptly (api_ws_stop). */
-    const _Atomic bool *cancel;
 };
 
 struct http_resp {
@@ -87,11 +92,14 @@ struct http_resp {
     int sink_rc;            /* the sink's (or body reader's) -errno when it stopped it, else 0 */
     int64_t received;       /* body bytes received (streamed or buffered) */
     struct buf body;        /* the buffered body (NUL-terminated) */
+    bool secret;            /* body holds a secret: http_resp_free wipes it */
     int64_t elapsed_ms;     /* time the exchange took */
 };
 
-/* Create the transport (initialises libcurl once per process). */
-struct http *http_new(void);
+/* Create the transport (initialises libcurl once per process).  Returns
+ * NULL with one line in err when libcurl cannot be initialised or refuses
+ * an option of the shared connection cache. */
+struct http *http_new(char *err, size_t errlen);
 
 /* Abort every transfer in progress and refuse new ones (-EIO): the client
  * is shutting down.  Irreversible; safe from any thread. */
@@ -106,7 +114,7 @@ void http_free(struct http *h);
 /* Empty response, ready for http_perform. */
 void http_resp_init(struct http_resp *rs);
 
-/* Free the body; the response is empty again. */
+/* Free the body (wiped first when rs->secret); the response is empty again. */
 void http_resp_free(struct http_resp *rs);
 
 /*
@@ -114,18 +122,15 @@ void http_resp_free(struct http_resp *rs);
  * Returns 0 when a complete answer arrived (whatever its status), else the
  * errno of the libcurl failure (errmap_errno), or the sink's -errno, or -EIO
  * for a body over its cap; rs says what is known.
+ * A 2xx answer (but 204) must be framed: without a Content-Length or chunked
+ * encoding its end is only the connection closing, which a cut looks the
+ * same as, so it fails: -EIO, rs->cc CURLE_PARTIAL_FILE, sent, status kept
+ * (retryable like any cut transfer).
+ * When libcurl refuses any option of the exchange (curl_easy_setopt
+ * fails), nothing is sent: -EIO, rs->sent false, rs->cc the refusal and
+ * rs->cc_msg "libcurl refused CURLOPT_...: ..." (also logged).
  */
 int http_perform(struct http *h, const struct http_req *rq, int64_t deadline_ms,
                  struct http_resp *rs);
-
-/* Media types equal: case-insensitive, parameters and spaces ignored. */
-bool http_media_type_eq(const char *a, const char *b);
-
-/* Parse a whole buffer as one JSON value (depth-limited, nothing but white
- * space after it); NULL when it is not one.  The caller puts the result. */
-struct json_object *http_parse_json(const char *p, size_t len);
-
-/* True for application/json and any "+json" media type. */
-bool http_media_type_is_json(const char *t);
 
 #endif

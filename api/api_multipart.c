@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/api_http.h"
+#include "api/api_wire.h"
 #include "util/mem.h"
 
 #define MP_BOUNDARY_MAX 200
@@ -50,7 +50,7 @@ static int get_status(struct json_object *o)
 
 static int parse_json_form(const char *body, size_t len, struct mp_list *out)
 {
-    struct json_object *root = http_parse_json(body, len), *v;
+    struct json_object *root = wire_parse_json(body, len), *v;
     size_t n;
 
     if (!root || !json_object_is_type(root, json_type_array))
@@ -143,7 +143,7 @@ static struct json_object *part_body(const char *p, const char *end)
             break; /* no headers at all */
         s = nl + 1;
     }
-    return http_parse_json(s, (size_t)(end - s));
+    return wire_parse_json(s, (size_t)(end - s));
 }
 
 static int parse_mixed(const char *ct, const char *body, size_t len, struct mp_list *out)
@@ -219,10 +219,10 @@ int mp_parse(const char *content_type, const char *body, size_t len, struct mp_l
     out->n = 0;
     if (!content_type || !body)
         return -EIO;
-    if (http_media_type_eq(content_type, "application/vnd.ringcentral.multipart+json") ||
-        http_media_type_eq(content_type, "application/json"))
+    if (wire_media_type_eq(content_type, "application/vnd.ringcentral.multipart+json") ||
+        wire_media_type_eq(content_type, "application/json"))
         return parse_json_form(body, len, out);
-    if (http_media_type_eq(content_type, "multipart/mixed"))
+    if (wire_media_type_eq(content_type, "multipart/mixed"))
         return parse_mixed(content_type, body, len, out);
     return -EIO;
 }

@@ -16,17 +16,28 @@
 #define PACE_MARGIN_MS    250
 #define PACE_MAX_LIMIT    10000000L
 #define PACE_MAX_WINDOW_S 86400L
+/* Most entries in a group's window log: beyond it a new entry joins the
+ * newest one (which then counts a little longer than it needs to). */
+#define PACE_LOG_MAX 1024
 
 static const char *const group_names[PACE_NGROUPS] = {"Light", "Medium", "Heavy", "Auth"};
 static const long group_default_limit[PACE_NGROUPS] = {50, 40, 10, 5};
+
+/* Requests logged at one instant (the window log is run-length coded, so
+ * its memory does not grow with the limit a server announces). */
+struct pace_stamp {
+    int64_t at; /* when they were answered (clock ms) */
+    long n;     /* how many */
+};
 
 /* One rate-limit group. */
 struct pace_grp {
     long limit;                /* requests per window */
     int64_t window_ms;         /* window length */
     bool learned;              /* an answer has come */
-    int64_t *stamps;           /* answer times of counted requests, ascending, from lo to n */
-    size_t lo, n, cap;         /* live entries are stamps[lo..n) */
+    struct pace_stamp *log;    /* counted requests, ascending `at`, live in log[lo..n) */
+    size_t lo, n, cap;         /* live range and allocation (cap <= PACE_LOG_MAX) */
+    long logged;               /* sum of the live entries' n */
     long in_flight;            /* admitted, not released */
     int64_t blocked_until;     /* penalty end, 0 = none */
     struct pace_ticket *queue; /* waiters, USER first, then by arrival */
@@ -68,7 +79,7 @@ void pace_free(struct pace *p)
     if (!p)
         return;
     for (int i = 0; i < PACE_NGROUPS; i++)
-        free(p->g[i].stamps);
+        free(p->g[i].log);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
     free(p);
@@ -85,33 +96,49 @@ int pace_group_parse(const char *name)
 /* Forget requests whose window has passed. */
 static void prune(struct pace_grp *g, int64_t now)
 {
-    while (g->lo < g->n && g->stamps[g->lo] <= now - g->window_ms - PACE_SLOT_MARGIN_MS)
+    while (g->lo < g->n && g->log[g->lo].at <= now - g->window_ms - PACE_SLOT_MARGIN_MS) {
+        g->logged -= g->log[g->lo].n;
         g->lo++;
-    if (g->lo == g->n) {
+    }
+    if (g->lo == g->n)
         g->lo = g->n = 0;
-    } else if (g->lo > 64 && g->lo * 2 > g->n) {
-        memmove(g->stamps, g->stamps + g->lo, (g->n - g->lo) * sizeof(*g->stamps));
+}
+
+/* Log `count` requests answered at `when`.  The log stays ascending (an
+ * answer can never be older than the last one logged) and at most
+ * PACE_LOG_MAX entries long, whatever count is. */
+static void push_stamps(struct pace_grp *g, int64_t when, long count)
+{
+    struct pace_stamp *last = g->n > g->lo ? &g->log[g->n - 1] : NULL;
+
+    if (count <= 0)
+        return;
+    if (last && last->at > when)
+        when = last->at;
+    if (last && (last->at == when || g->n - g->lo >= PACE_LOG_MAX)) {
+        last->at = when;
+        last->n += count;
+        g->logged += count;
+        return;
+    }
+    if (g->n == g->cap && g->lo > 0) {
+        memmove(g->log, g->log + g->lo, (g->n - g->lo) * sizeof(*g->log));
         g->n -= g->lo;
         g->lo = 0;
     }
-}
-
-static void push_stamps(struct pace_grp *g, int64_t when, long count)
-{
-    for (; count > 0; count--) {
-        if (g->n == g->cap) {
-            g->cap = g->cap ? g->cap * 2 : 64;
-            g->stamps = mem_reallocarray(g->stamps, g->cap, sizeof(*g->stamps));
-        }
-        /* keep ascending: an answer can never be older than the last one logged */
-        g->stamps[g->n] = (g->n > g->lo && g->stamps[g->n - 1] > when) ? g->stamps[g->n - 1] : when;
-        g->n++;
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 16;
+        if (g->cap > PACE_LOG_MAX)
+            g->cap = PACE_LOG_MAX;
+        g->log = mem_reallocarray(g->log, g->cap, sizeof(*g->log));
     }
+    g->log[g->n++] = (struct pace_stamp){.at = when, .n = count};
+    g->logged += count;
 }
 
 static long used(const struct pace_grp *g)
 {
-    return (long)(g->n - g->lo) + g->in_flight;
+    return g->logged + g->in_flight;
 }
 
 static void unlink_ticket(struct pace_grp *g, struct pace_ticket *t)
@@ -145,7 +172,6 @@ static int64_t try_locked(struct pace *p, struct pace_ticket *t)
     struct pace_grp *g = &p->g[t->group];
     int64_t now = p->clock(p->clock_ctx);
     long cap, reserve, over;
-    size_t idx;
 
     prune(g, now);
     if (now < g->blocked_until)
@@ -165,9 +191,11 @@ static int64_t try_locked(struct pace *p, struct pace_ticket *t)
     }
     /* the (over+1)-th oldest logged answer must leave the window first */
     over = used(g) - cap;
-    idx = g->lo + (size_t)over;
-    if (idx < g->n)
-        return g->stamps[idx] + g->window_ms + PACE_SLOT_MARGIN_MS - now;
+    for (size_t i = g->lo; i < g->n; i++) {
+        over -= g->log[i].n;
+        if (over < 0)
+            return g->log[i].at + g->window_ms + PACE_SLOT_MARGIN_MS - now;
+    }
     return PACE_WAIT_EVENT; /* only in-flight requests fill the window */
 }
 
@@ -288,5 +316,6 @@ void pace_get_state(struct pace *p, enum pace_group grp, struct pace_state *out)
     out->in_window = used(g);
     out->in_flight = g->in_flight;
     out->blocked_until = g->blocked_until;
+    out->log_entries = g->n - g->lo;
     pthread_mutex_unlock(&p->lock);
 }

@@ -19,7 +19,11 @@
  *    group meanwhile, because every request during a penalty restarts it;
  *    afterwards the window log and the Remaining headers pace as before;
  *  - callers are admitted in order, USER before BACKGROUND; BACKGROUND may
- *    not take the last tenth of the limit, so a person finds a free slot.
+ *    not take the last tenth of the limit, so a person finds a free slot;
+ *  - memory does not depend on what a server announces: the window log
+ *    counts requests answered at the same instant in one entry and keeps at
+ *    most 1024 entries per group (beyond that a request is counted with the
+ *    newest entry, i.e. a little longer than needed: slower, never faster).
  *
  * The algorithm is separate from the blocking: pace_enqueue/pace_try/
  * pace_dequeue never sleep and take the time from the injected clock, so unit
@@ -117,6 +121,8 @@ struct pace_state {
     long in_window;    /* requests counted in the window now (incl. in flight) */
     long in_flight;    /* admitted, not yet released */
     int64_t blocked_until; /* penalty end (clock ms), 0 when none */
+    size_t log_entries;    /* entries in the window log (at most PACE_LOG_MAX = 1024,
+                              whatever the limit: its memory is bounded) */
 };
 void pace_get_state(struct pace *p, enum pace_group g, struct pace_state *out);
 

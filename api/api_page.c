@@ -41,7 +41,7 @@ int page_walk(struct api *a, int64_t deadline, enum api_prio prio, const char *f
 
     for (int64_t n = 1;; n++) {
         struct exec_req rq = {
-            .http = {.method = "GET", .url = url, .compress = true, .max_body = API_JSON_MAX},
+            .http = {.method = "GET", .url = url, .compress = true, .max_body = REQ_JSON_MAX},
             .group = group,
             .idempotent = true,
             .want_json = true,
@@ -52,7 +52,7 @@ int page_walk(struct api *a, int64_t deadline, enum api_prio prio, const char *f
         int64_t total;
 
         exec_res_init(&res);
-        rc = api_request(a, deadline, prio, &rq, &res);
+        rc = req_run(a, deadline, prio, &rq, &res);
         if (rc == 0 && !json_object_is_type(res.json, json_type_object))
             rc = -EIO;
         struct json_object *recs;

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "api/api_priv.h"
+#include "api/api_req.h"
 
 #define PAGE_MAX 10000
 

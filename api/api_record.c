@@ -1,17 +1,9 @@
 /*
  * api_record — parse and validate one message record (see api_record.h).
  *
- * One pass over the record object does two jobs: it checks the whole tree
- * (nesting, string sizes, UTF-8, numbers that are valid JSON) and writes
- * meta.json.  Doing both in one walk means a record that would give an
- * invalid meta.json is refused before anything else looks at it.  The
- * fields rcfs uses are then read one by one, each with its type checked.
- *
- * meta.json is written here rather than by json-c's pretty printer because
- * json-c 0.16 prints empty containers as "[\n  ]", and nothing promises its
- * layout stays the same from one release to the next; the text in the cache
- * must not change when the library does, or rsync would copy every
- * meta.json again after an upgrade.
+ * The record object is first checked as a whole and written as meta.json
+ * (api_record_meta.c); then the fields rcfs uses are read one by one, each
+ * with its type checked.
  *
  * No static mutable state: every function is safe to call from any thread
  * (on distinct json objects; json-c caches number text inside the object).
@@ -20,8 +12,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,301 +19,16 @@
 
 #include <json-c/json.h>
 
+#include "api/api_record_priv.h"
 #include "util/buf.h"
 #include "util/isotime.h"
 #include "util/mem.h"
-#include "util/utf8.h"
 
-/* meta.json larger than this is refused: a real record is a few KiB, and 64
- * attachments with 4 KiB URIs and a 64 KiB subject stay far below it. */
-#define META_MAX (1024 * 1024)
 /* Record text larger than this is refused before parsing (json-c takes an
  * int length, and no honest record comes near it). */
 #define TEXT_MAX (4 * 1024 * 1024)
-/* The most bytes of server text an error message quotes. */
-#define QUOTE_MAX 80
 /* Longest time string accepted ("2018-12-24T10:39:24.000+05:30" is 29). */
 #define TIME_MAX 64
-
-static const char *const type_names[REC_TYPE_COUNT] = {"Fax", "SMS", "VoiceMail", "Pager", "Text"};
-static const char *const dir_names[] = {"Inbound", "Outbound"};
-static const char *const avail_names[] = {"Alive", "Deleted", "Purged"};
-static const char *const read_names[] = {"Read", "Unread"};
-static const char *const att_type_names[] = {
-    "AudioRecording",   "AudioTranscription", "Text", "SourceDocument",
-    "RenderedDocument", "MmsAttachment",      "Other"};
-static const char *const message_statuses[] = {"Queued",         "Sent",          "Delivered",
-                                               "DeliveryFailed", "SendingFailed", "Received"};
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Where an error message goes: the caller's buffer, possibly absent. */
-struct perr {
-    char *buf;
-    size_t len;
-};
-
-__attribute__((format(printf, 2, 3))) static int fail(struct perr *e, const char *fmt, ...)
-{
-    if (e->buf && e->len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->buf, e->len, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
-
-/* Server text for an error message: at most QUOTE_MAX bytes of output, and
- * only printable ASCII, so nothing the server sends can forge log lines or
- * drive a terminal.  out must hold QUOTE_MAX + 4 bytes. */
-#define QUOTE_BUFSZ (QUOTE_MAX + 4)
-static const char *quote(const char *s, size_t n, char out[QUOTE_BUFSZ])
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        size_t need = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? 1
-                      : (c == '"' || c == '\\')                        ? 2
-                                                                       : 4;
-        if (o + need > QUOTE_MAX)
-            break;
-        if (need == 1) {
-            out[o++] = (char)c;
-        } else if (need == 2) {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    if (i < n) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-    return out;
-}
-
-/* True when s is a JSON number as RFC 8259 spells it.  json-c keeps the text
- * of a floating-point number as it was parsed and prints it back verbatim,
- * and its lenient tokener accepts "1." or "NaN", which must not reach
- * meta.json. */
-static bool json_number_text(const char *s)
-{
-    if (*s == '-')
-        s++;
-    if (*s == '0')
-        s++;
-    else if (*s >= '1' && *s <= '9')
-        while (*s >= '0' && *s <= '9')
-            s++;
-    else
-        return false;
-    if (*s == '.') {
-        s++;
-        if (!(*s >= '0' && *s <= '9'))
-            return false;
-        while (*s >= '0' && *s <= '9')
-            s++;
-    }
-    if (*s == 'e' || *s == 'E') {
-        s++;
-        if (*s == '+' || *s == '-')
-            s++;
-        if (!(*s >= '0' && *s <= '9'))
-            return false;
-        while (*s >= '0' && *s <= '9')
-            s++;
-    }
-    return *s == '\0';
-}
-
-/* ---- meta.json: validate the tree and write it, in one walk ---- */
-
-struct emit {
-    struct buf out; /* meta.json so far, capped at META_MAX */
-    struct perr *e; /* where a refusal is explained */
-};
-
-static int put(struct emit *x, const char *s, size_t n)
-{
-    if (buf_append(&x->out, s, n) < 0)
-        return fail(x->e, "record: meta.json would exceed %d bytes", META_MAX);
-    return 0;
-}
-
-static int puts_(struct emit *x, const char *s)
-{
-    return put(x, s, strlen(s));
-}
-
-static int indent(struct emit *x, int level)
-{
-    static const char spaces[] = "                                "; /* 32 = 2 * REC_MAX_DEPTH */
-    _Static_assert(sizeof(spaces) - 1 >= 2 * REC_MAX_DEPTH, "indent table too short");
-    return put(x, spaces, (size_t)level * 2);
-}
-
-/* Escape as JSON, the way json-c does (no "\/"), plus DEL so that
- * `cat meta.json` puts no raw control byte on a terminal. */
-static int put_string(struct emit *x, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t run = 0;
-    int rc = put(x, "\"", 1);
-
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[8];
-        const char *rep = NULL;
-
-        if (c == '"')
-            rep = "\\\"";
-        else if (c == '\\')
-            rep = "\\\\";
-        else if (c == '\n')
-            rep = "\\n";
-        else if (c == '\r')
-            rep = "\\r";
-        else if (c == '\t')
-            rep = "\\t";
-        else if (c == '\b')
-            rep = "\\b";
-        else if (c == '\f')
-            rep = "\\f";
-        else if (c < 0x20 || c == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            esc[6] = '\0';
-            rep = esc;
-        }
-        if (!rep) {
-            run++;
-            continue;
-        }
-        rc = put(x, s + i - run, run);
-        run = 0;
-        if (rc == 0)
-            rc = puts_(x, rep);
-    }
-    if (rc == 0)
-        rc = put(x, s + n - run, run);
-    if (rc == 0)
-        rc = put(x, "\"", 1);
-    return rc;
-}
-
-static int check_string(struct emit *x, const char *s, size_t n, const char *what)
-{
-    char q[QUOTE_BUFSZ];
-    if (n > REC_MAX_STRING)
-        return fail(x->e, "%s: longer than %d bytes", what, REC_MAX_STRING);
-    if (!utf8_valid(s, n))
-        return fail(x->e, "%s: invalid UTF-8 in \"%s\"", what, quote(s, n, q));
-    return 0;
-}
-
-/* Write v at nesting level `level` (the record object is level 0, so a
- * container at level L is nested L + 1 deep). */
-static int emit_value(struct emit *x, struct json_object *v, int level)
-{
-    char num[32];
-    char q[QUOTE_BUFSZ];
-    int rc;
-
-    switch (json_object_get_type(v)) {
-    case json_type_null:
-        return puts_(x, "null");
-    case json_type_boolean:
-        return puts_(x, json_object_get_boolean(v) ? "true" : "false");
-    case json_type_int: {
-        /* Printed from the value, not from json-c's text: exact for the
-         * whole int64 and uint64 ranges. */
-        int64_t i = json_object_get_int64(v);
-        if (i < 0)
-            snprintf(num, sizeof(num), "%" PRId64, i);
-        else
-            snprintf(num, sizeof(num), "%" PRIu64, json_object_get_uint64(v));
-        return puts_(x, num);
-    }
-    case json_type_double: {
-        const char *t = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-        if (!t || !isfinite(json_object_get_double(v)) || !json_number_text(t))
-            return fail(x->e, "record: number \"%s\" is not a finite JSON number",
-                        t ? quote(t, strlen(t), q) : "?");
-        return puts_(x, t);
-    }
-    case json_type_string: {
-        const char *s = json_object_get_string(v);
-        size_t n = (size_t)json_object_get_string_len(v);
-        rc = check_string(x, s, n, "record: string");
-        return rc ? rc : put_string(x, s, n);
-    }
-    case json_type_object:
-    case json_type_array:
-        break;
-    default:
-        return fail(x->e, "record: unexpected JSON value");
-    }
-
-    if (level + 1 > REC_MAX_DEPTH)
-        return fail(x->e, "record: nested deeper than %d levels", REC_MAX_DEPTH);
-
-    if (json_object_is_type(v, json_type_array)) {
-        size_t n = json_object_array_length(v);
-        if (n == 0)
-            return puts_(x, "[]");
-        rc = puts_(x, "[\n");
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            rc = indent(x, level + 1);
-            if (rc == 0)
-                rc = emit_value(x, json_object_array_get_idx(v, i), level + 1);
-            if (rc == 0)
-                rc = puts_(x, i + 1 < n ? ",\n" : "\n");
-        }
-        if (rc == 0)
-            rc = indent(x, level);
-        return rc ? rc : puts_(x, "]");
-    }
-
-    if (json_object_object_length(v) == 0)
-        return puts_(x, "{}");
-    rc = puts_(x, "{\n");
-    /* the iterator API rather than json_object_object_foreach, a GNU
-     * statement expression that clang -Wpedantic rejects */
-    struct json_object_iterator it = json_object_iter_begin(v);
-    struct json_object_iterator end = json_object_iter_end(v);
-    for (bool first = true; !json_object_iter_equal(&it, &end); first = false) {
-        const char *key = json_object_iter_peek_name(&it);
-        if (!first)
-            rc = puts_(x, ",\n");
-        if (rc == 0)
-            rc = indent(x, level + 1);
-        if (rc == 0)
-            rc = check_string(x, key, strlen(key), "record: key");
-        if (rc == 0)
-            rc = put_string(x, key, strlen(key));
-        if (rc == 0)
-            rc = puts_(x, ": ");
-        if (rc == 0)
-            rc = emit_value(x, json_object_iter_peek_value(&it), level + 1);
-        if (rc)
-            return rc;
-        json_object_iter_next(&it);
-    }
-    rc = puts_(x, "\n");
-    if (rc == 0)
-        rc = indent(x, level);
-    return rc ? rc : puts_(x, "}");
-}
 
 /* ---- field readers ---- */
 
@@ -342,20 +47,20 @@ static struct json_object *member(struct json_object *o, const char *key)
  * absent.  Refuses another JSON type, embedded NUL, and more than max bytes.
  */
 static int get_string(struct json_object *o, const char *key, size_t max, const char **out,
-                      struct perr *e, const char *where)
+                      struct recx_err *e, const char *where)
 {
     struct json_object *v = member(o, key);
     *out = NULL;
     if (!v)
         return 0;
     if (!json_object_is_type(v, json_type_string))
-        return fail(e, "%s%s: not a string", where, key);
+        return recx_fail(e, "%s%s: not a string", where, key);
     const char *s = json_object_get_string(v);
     size_t n = (size_t)json_object_get_string_len(v);
     if (n > max)
-        return fail(e, "%s%s: longer than %zu bytes", where, key, max);
+        return recx_fail(e, "%s%s: longer than %zu bytes", where, key, max);
     if (strlen(s) != n)
-        return fail(e, "%s%s: contains a NUL character", where, key);
+        return recx_fail(e, "%s%s: contains a NUL character", where, key);
     *out = s;
     return 0;
 }
@@ -385,71 +90,63 @@ static bool parse_decimal(const char *s, size_t n, uint64_t *out)
  * so, so UINT64_MAX itself is refused in either form: it could be a clamp.
  * Doubles are refused, never rounded.
  */
-static int get_id_value(struct json_object *v, uint64_t *out, struct perr *e, const char *what)
+static int get_id_value(struct json_object *v, uint64_t *out, struct recx_err *e, const char *what)
 {
-    char q[QUOTE_BUFSZ];
+    char q[RECX_QUOTE_BUFSZ];
     uint64_t id;
 
     if (json_object_is_type(v, json_type_int)) {
         if (json_object_get_int64(v) < 0)
-            return fail(e, "%s: negative", what);
+            return recx_fail(e, "%s: negative", what);
         id = json_object_get_uint64(v);
     } else if (json_object_is_type(v, json_type_string)) {
         const char *s = json_object_get_string(v);
         size_t n = (size_t)json_object_get_string_len(v);
         if (!parse_decimal(s, n, &id))
-            return fail(e, "%s: \"%s\" is not a decimal id", what, quote(s, n, q));
+            return recx_fail(e, "%s: \"%s\" is not a decimal id", what, recx_quote(s, n, q));
     } else if (json_object_is_type(v, json_type_double)) {
-        return fail(e, "%s: a floating-point number, not an integer", what);
+        return recx_fail(e, "%s: a floating-point number, not an integer", what);
     } else {
-        return fail(e, "%s: not an integer or a decimal string", what);
+        return recx_fail(e, "%s: not an integer or a decimal string", what);
     }
     if (id == UINT64_MAX)
-        return fail(e, "%s: out of range", what);
+        return recx_fail(e, "%s: out of range", what);
     *out = id;
     return 0;
-}
-
-/* Index of s in names[0..n), or -1. */
-static int lookup(const char *s, const char *const *names, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s, names[i]) == 0)
-            return (int)i;
-    return -1;
 }
 
 /* A string field that must be one of names[]; *out untouched when absent
  * (so the caller's default stays). */
 static int get_enum(struct json_object *o, const char *key, const char *const *names, size_t n,
-                    bool required, int *out, struct perr *e, const char *where)
+                    bool required, int *out, struct recx_err *e, const char *where)
 {
-    char q[QUOTE_BUFSZ];
+    char q[RECX_QUOTE_BUFSZ];
     const char *s;
     int rc = get_string(o, key, REC_MAX_STRING, &s, e, where);
     if (rc)
         return rc;
     if (!s)
-        return required ? fail(e, "%s%s: missing", where, key) : 0;
-    int i = lookup(s, names, n);
+        return required ? recx_fail(e, "%s%s: missing", where, key) : 0;
+    int i = recx_lookup(s, names, n);
     if (i < 0)
-        return fail(e, "%s%s: unknown value \"%s\"", where, key, quote(s, strlen(s), q));
+        return recx_fail(e, "%s%s: unknown value \"%s\"", where, key, recx_quote(s, strlen(s), q));
     *out = i;
     return 0;
 }
 
 static int get_time(struct json_object *o, const char *key, bool required, int64_t *out,
-                    struct perr *e)
+                    struct recx_err *e)
 {
-    char q[QUOTE_BUFSZ];
+    char q[RECX_QUOTE_BUFSZ];
     const char *s;
     int rc = get_string(o, key, TIME_MAX, &s, e, "");
     if (rc)
         return rc;
     if (!s)
-        return required ? fail(e, "%s: missing", key) : 0;
+        return required ? recx_fail(e, "%s: missing", key) : 0;
     if (isotime_parse(s, out) < 0)
-        return fail(e, "%s: \"%s\" is not an ISO 8601 UTC time", key, quote(s, strlen(s), q));
+        return recx_fail(e, "%s: \"%s\" is not an ISO 8601 UTC time", key,
+                         recx_quote(s, strlen(s), q));
     return 0;
 }
 
@@ -510,7 +207,7 @@ static bool valid_uri(const char *s)
 }
 
 static int parse_attachment(struct json_object *a, size_t idx, struct rec_attachment *out,
-                            struct perr *e)
+                            struct recx_err *e)
 {
     char where[48], what[64];
     const char *s;
@@ -518,11 +215,11 @@ static int parse_attachment(struct json_object *a, size_t idx, struct rec_attach
 
     snprintf(where, sizeof(where), "attachments[%zu].", idx);
     if (!json_object_is_type(a, json_type_object))
-        return fail(e, "attachments[%zu]: not an object", idx);
+        return recx_fail(e, "attachments[%zu]: not an object", idx);
 
     struct json_object *v = member(a, "id");
     if (!v)
-        return fail(e, "%sid: missing", where);
+        return recx_fail(e, "%sid: missing", where);
     snprintf(what, sizeof(what), "%sid", where);
     rc = get_id_value(v, &out->id, e, what);
     if (rc)
@@ -531,17 +228,17 @@ static int parse_attachment(struct json_object *a, size_t idx, struct rec_attach
     rc = get_string(a, "type", REC_MAX_STRING, &s, e, where);
     if (rc)
         return rc;
-    int t = s ? lookup(s, att_type_names, REC_ATT_OTHER) : -1;
+    int t = s ? recx_lookup(s, recx_att_type_names, REC_ATT_OTHER) : -1;
     out->type = t < 0 ? REC_ATT_OTHER : (enum rec_att_type)t;
 
     out->size = -1;
     v = member(a, "size");
     if (v) {
         if (!json_object_is_type(v, json_type_int))
-            return fail(e, "%ssize: not an integer", where);
+            return recx_fail(e, "%ssize: not an integer", where);
         int64_t size = json_object_get_int64(v);
         if (size < 0)
-            return fail(e, "%ssize: negative", where);
+            return recx_fail(e, "%ssize: negative", where);
         out->size = size;
     }
 
@@ -560,10 +257,10 @@ static int parse_attachment(struct json_object *a, size_t idx, struct rec_attach
     if (rc)
         return rc;
     if (s) {
-        char q[QUOTE_BUFSZ];
+        char q[RECX_QUOTE_BUFSZ];
         if (!valid_uri(s))
-            return fail(e, "%suri: \"%s\" is not an absolute http(s) URL", where,
-                        quote(s, strlen(s), q));
+            return recx_fail(e, "%suri: \"%s\" is not an absolute http(s) URL", where,
+                             recx_quote(s, strlen(s), q));
         out->uri = mem_strdup(s);
     }
     return 0;
@@ -571,17 +268,18 @@ static int parse_attachment(struct json_object *a, size_t idx, struct rec_attach
 
 /* The first non-empty of phoneNumber, extensionNumber, name in party p;
  * *out NULL when none. */
-static int party_peer(struct json_object *p, const char *where, const char **out, struct perr *e)
+static int party_peer(struct json_object *p, const char *where, const char **out,
+                      struct recx_err *e)
 {
     static const char *const keys[] = {"phoneNumber", "extensionNumber", "name"};
     *out = NULL;
     if (!p)
         return 0;
     if (!json_object_is_type(p, json_type_object))
-        return fail(e, "%s: not an object", where);
+        return recx_fail(e, "%s: not an object", where);
     char w[16];
     snprintf(w, sizeof(w), "%s.", where);
-    for (size_t i = 0; i < COUNT(keys); i++) {
+    for (size_t i = 0; i < RECX_COUNT(keys); i++) {
         const char *s;
         int rc = get_string(p, keys[i], REC_MAX_STRING, &s, e, w);
         if (rc)
@@ -592,7 +290,7 @@ static int party_peer(struct json_object *p, const char *where, const char **out
     return 0;
 }
 
-static int get_peer(struct json_object *obj, enum rec_dir dir, char **peer, struct perr *e)
+static int get_peer(struct json_object *obj, enum rec_dir dir, char **peer, struct recx_err *e)
 {
     const char *s = NULL;
     int rc;
@@ -601,7 +299,7 @@ static int get_peer(struct json_object *obj, enum rec_dir dir, char **peer, stru
     } else {
         struct json_object *to = member(obj, "to");
         if (to && !json_object_is_type(to, json_type_array))
-            return fail(e, "to: not an array");
+            return recx_fail(e, "to: not an array");
         struct json_object *first =
             to && json_object_array_length(to) > 0 ? json_object_array_get_idx(to, 0) : NULL;
         if (first && json_object_is_type(first, json_type_null))
@@ -652,26 +350,26 @@ static void get_conversation(struct json_object *obj, char out[21])
 static bool lacks_full_fields(struct json_object *obj)
 {
     static const char *const keys[] = {"type", "creationTime", "direction", "readStatus"};
-    for (size_t i = 0; i < COUNT(keys); i++)
+    for (size_t i = 0; i < RECX_COUNT(keys); i++)
         if (!member(obj, keys[i]))
             return true;
     return false;
 }
 
-static int parse_full(struct json_object *obj, struct rec *out, struct perr *e)
+static int parse_full(struct json_object *obj, struct rec *out, struct recx_err *e)
 {
     int v, rc;
     const char *s;
 
-    rc = get_enum(obj, "type", type_names, COUNT(type_names), true, &v, e, "");
+    rc = get_enum(obj, "type", recx_type_names, RECX_COUNT(recx_type_names), true, &v, e, "");
     if (rc)
         return rc;
     out->type = (enum rec_type)v;
-    rc = get_enum(obj, "direction", dir_names, COUNT(dir_names), true, &v, e, "");
+    rc = get_enum(obj, "direction", recx_dir_names, RECX_COUNT(recx_dir_names), true, &v, e, "");
     if (rc)
         return rc;
     out->direction = (enum rec_dir)v;
-    rc = get_enum(obj, "readStatus", read_names, COUNT(read_names), true, &v, e, "");
+    rc = get_enum(obj, "readStatus", recx_read_names, RECX_COUNT(recx_read_names), true, &v, e, "");
     if (rc)
         return rc;
     out->read_status = (enum rec_read)v;
@@ -687,7 +385,7 @@ static int parse_full(struct json_object *obj, struct rec *out, struct perr *e)
     rc = get_string(obj, "messageStatus", REC_MAX_STRING, &s, e, "");
     if (rc)
         return rc;
-    if (s && lookup(s, message_statuses, COUNT(message_statuses)) >= 0)
+    if (s && recx_lookup(s, recx_message_statuses, RECX_COUNT(recx_message_statuses)) >= 0)
         snprintf(out->message_status, sizeof(out->message_status), "%s", s);
 
     rc = get_string(obj, "subject", REC_MAX_STRING, &s, e, "");
@@ -705,10 +403,10 @@ static int parse_full(struct json_object *obj, struct rec *out, struct perr *e)
     struct json_object *atts = member(obj, "attachments");
     if (atts) {
         if (!json_object_is_type(atts, json_type_array))
-            return fail(e, "attachments: not an array");
+            return recx_fail(e, "attachments: not an array");
         size_t n = json_object_array_length(atts);
         if (n > REC_MAX_ATTACHMENTS)
-            return fail(e, "attachments: %zu of them, more than %d", n, REC_MAX_ATTACHMENTS);
+            return recx_fail(e, "attachments: %zu of them, more than %d", n, REC_MAX_ATTACHMENTS);
         out->att = mem_calloc(n ? n : 1, sizeof(*out->att));
         for (size_t i = 0; i < n; i++) {
             /* counted before parsing so rec_free releases a half-filled one */
@@ -724,26 +422,24 @@ static int parse_full(struct json_object *obj, struct rec *out, struct perr *e)
 int rec_from_json(struct json_object *obj, bool allow_partial, struct rec *out, char *err,
                   size_t errlen)
 {
-    struct perr e = {err, errlen};
-    struct emit x = {.e = &e};
+    struct recx_err e = {err, errlen};
+    struct buf meta;
     int rc, v;
 
     memset(out, 0, sizeof(*out));
     if (err && errlen)
         err[0] = '\0';
     if (!obj || !json_object_is_type(obj, json_type_object))
-        return fail(&e, "record: not a JSON object");
+        return recx_fail(&e, "record: not a JSON object");
 
-    buf_init(&x.out, META_MAX);
-    rc = emit_value(&x, obj, 0);
-    if (rc == 0)
-        rc = put(&x, "\n", 1);
+    buf_init(&meta, RECX_META_MAX);
+    rc = recx_meta_write(obj, &meta, &e);
     if (rc)
         goto fail;
 
     struct json_object *id = member(obj, "id");
     if (!id) {
-        rc = fail(&e, "id: missing");
+        rc = recx_fail(&e, "id: missing");
         goto fail;
     }
     rc = get_id_value(id, &out->id, &e, "id");
@@ -751,26 +447,27 @@ int rec_from_json(struct json_object *obj, bool allow_partial, struct rec *out, 
         goto fail;
 
     v = REC_ALIVE;
-    rc = get_enum(obj, "availability", avail_names, COUNT(avail_names), false, &v, &e, "");
+    rc = get_enum(obj, "availability", recx_avail_names, RECX_COUNT(recx_avail_names), false, &v,
+                  &e, "");
     if (rc)
         goto fail;
     out->availability = (enum rec_avail)v;
 
     if (allow_partial && out->availability != REC_ALIVE && lacks_full_fields(obj)) {
         out->partial = true;
-        buf_free(&x.out);
+        buf_free(&meta);
         return 0;
     }
 
     rc = parse_full(obj, out, &e);
     if (rc)
         goto fail;
-    out->json_len = x.out.len;
-    out->json = buf_steal(&x.out);
+    out->json_len = meta.len;
+    out->json = buf_steal(&meta);
     return 0;
 
 fail:
-    buf_free(&x.out);
+    buf_free(&meta);
     rec_free(out);
     return rc;
 }
@@ -778,20 +475,20 @@ fail:
 int rec_from_text(const char *text, size_t len, bool allow_partial, struct rec *out, char *err,
                   size_t errlen)
 {
-    struct perr e = {err, errlen};
+    struct recx_err e = {err, errlen};
     int rc;
 
     memset(out, 0, sizeof(*out));
     if (err && errlen)
         err[0] = '\0';
     if (!text && len)
-        return fail(&e, "record: no text");
+        return recx_fail(&e, "record: no text");
     if (len > TEXT_MAX)
-        return fail(&e, "record: text longer than %d bytes", TEXT_MAX);
+        return recx_fail(&e, "record: text longer than %d bytes", TEXT_MAX);
     /* json-c would stop at a NUL and call the rest trailing text; say what
      * it is instead.  No valid JSON contains a raw NUL. */
     if (len && memchr(text, '\0', len))
-        return fail(&e, "record: NUL byte in the text");
+        return recx_fail(&e, "record: NUL byte in the text");
 
     /* The tokener counts the top level too: depth + 1 allows depth levels. */
     struct json_tokener *tok = json_tokener_new_ex(REC_MAX_DEPTH + 1);
@@ -805,18 +502,18 @@ int rec_from_text(const char *text, size_t len, bool allow_partial, struct rec *
 
     if (!obj) {
         if (jerr == json_tokener_continue)
-            rc = fail(&e, "record: truncated JSON");
+            rc = recx_fail(&e, "record: truncated JSON");
         else if (jerr == json_tokener_error_depth)
-            rc = fail(&e, "record: nested deeper than %d levels", REC_MAX_DEPTH);
+            rc = recx_fail(&e, "record: nested deeper than %d levels", REC_MAX_DEPTH);
         else
-            rc = fail(&e, "record: invalid JSON at byte %zu: %s", end,
-                      json_tokener_error_desc(jerr));
+            rc = recx_fail(&e, "record: invalid JSON at byte %zu: %s", end,
+                           json_tokener_error_desc(jerr));
         goto out;
     }
     for (size_t i = end; i < len; i++) {
         char c = text[i];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            rc = fail(&e, "record: trailing text at byte %zu", i);
+            rc = recx_fail(&e, "record: trailing text at byte %zu", i);
             goto out;
         }
     }
@@ -847,38 +544,4 @@ void rec_move(struct rec *dst, struct rec *src)
 {
     *dst = *src;
     memset(src, 0, sizeof(*src));
-}
-
-const char *rec_type_name(enum rec_type t)
-{
-    return (unsigned)t < COUNT(type_names) ? type_names[t] : "Unknown";
-}
-
-const char *rec_dir_name(enum rec_dir d)
-{
-    return (unsigned)d < COUNT(dir_names) ? dir_names[d] : "Unknown";
-}
-
-const char *rec_avail_name(enum rec_avail a)
-{
-    return (unsigned)a < COUNT(avail_names) ? avail_names[a] : "Unknown";
-}
-
-const char *rec_read_name(enum rec_read r)
-{
-    return (unsigned)r < COUNT(read_names) ? read_names[r] : "Unknown";
-}
-
-const char *rec_att_type_name(enum rec_att_type t)
-{
-    return (unsigned)t < COUNT(att_type_names) ? att_type_names[t] : "Unknown";
-}
-
-int rec_type_parse(const char *s, enum rec_type *out)
-{
-    int i = s ? lookup(s, type_names, COUNT(type_names)) : -1;
-    if (i < 0)
-        return -EINVAL;
-    *out = (enum rec_type)i;
-    return 0;
 }

@@ -16,6 +16,8 @@
 
 #include "api/api_err.h"
 #include "api/api_priv.h"
+#include "api/api_req.h"
+#include "api/api_wire.h"
 #include "api/api_sendbody.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -49,7 +51,7 @@ static void clean(char *dst, size_t dstlen, const char *s)
  * error answer: errors[0] when present (the specific code), else the top. */
 static void describe_refusal(const struct exec_res *res, char *why, size_t whylen)
 {
-    struct json_object *o = http_parse_json(res->http.body.data, res->http.body.len);
+    struct json_object *o = wire_parse_json(res->http.body.data, res->http.body.len);
     struct json_object *errs, *e = o, *code = NULL, *msg = NULL;
     char c[48] = "", m[96] = "";
 
@@ -84,9 +86,9 @@ static int send_once(struct api *a, const struct api_call *c, struct exec_req *r
     rq->idempotent = false;
     rq->want_json = true;
     rq->http.fresh_connect = true; /* libcurl must never replay it on a dead connection */
-    rq->http.max_body = API_JSON_MAX;
+    rq->http.max_body = REQ_JSON_MAX;
     exec_res_init(&res);
-    rc = api_request(a, api_deadline(a, c), api_prio_of(c), rq, &res);
+    rc = req_run(a, req_deadline(a, c), req_prio(c), rq, &res);
     if (rc == 0) {
         if (rec_from_json(res.json, false, out, err, sizeof(err)) == 0)
             goto done;
@@ -318,7 +320,7 @@ int api_send_fax(struct api *a, const struct api_call *c, const struct api_fax *
     docs = mem_calloc(n ? n : 1, sizeof(*docs));
     rc = fax_body(f, docs, b, why, whylen);
     if (rc == 0) {
-        url = api_url_for(a, "extension/~/fax");
+        url = req_url(a, "extension/~/fax");
         struct exec_req rq = {
             .http = {.method = "POST",
                      .url = url,
@@ -345,7 +347,7 @@ static int send_json(struct api *a, const struct api_call *c, const char *path,
                      struct json_object *body, const char *what, struct rec *out, char *why,
                      size_t whylen)
 {
-    char *url = api_url_for(a, "%s", path);
+    char *url = req_url(a, "%s", path);
     char *text = mem_strdup(json_object_to_json_string_ext(
         body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     struct exec_req rq = {

@@ -10,6 +10,7 @@
 
 #include "api/api_page.h"
 #include "api/api_priv.h"
+#include "api/api_req.h"
 #include "api/api_send.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -60,7 +61,7 @@ static int cover_record(void *ctx, struct json_object *o)
     struct json_object *id;
     uint64_t v;
 
-    if (!json_object_object_get_ex(o, "id", &id) || api_json_u64(id, &v) != 0 || v > 1000000) {
+    if (!json_object_object_get_ex(o, "id", &id) || req_json_u64(id, &v) != 0 || v > 1000000) {
         log_warn("fax cover pages: an entry without a numeric id skipped");
         return 0;
     }
@@ -76,7 +77,7 @@ int api_send_cover_pages(struct api *a, const struct api_call *c, struct api_cov
 {
     struct vec acc = {.sz = sizeof(struct api_cover_page)};
     char *url = mem_printf("%s/restapi/v1.0/dictionary/fax-cover-page?perPage=1000", a->server);
-    int rc = page_walk(a, api_deadline(a, c), api_prio_of(c), url, PACE_LIGHT, cover_record, &acc);
+    int rc = page_walk(a, req_deadline(a, c), req_prio(c), url, PACE_LIGHT, cover_record, &acc);
 
     free(url);
     return finish(rc, &acc, (void **)out, n);
@@ -123,7 +124,7 @@ static int number_record(void *ctx, struct json_object *o)
         return 0;
     }
     if (json_object_object_get_ex(o, "id", &id))
-        api_json_u64(id, &e.id);
+        req_json_u64(id, &e.id);
     copy_str(o, "type", e.type, sizeof(e.type));
     copy_str(o, "usageType", e.usage_type, sizeof(e.usage_type));
     e.features = feature_bits(o);
@@ -136,8 +137,8 @@ int api_send_numbers(struct api *a, const struct api_call *c, struct api_phone_n
                      size_t *n)
 {
     struct vec acc = {.sz = sizeof(struct api_phone_number)};
-    char *url = api_url_for(a, "extension/~/phone-number?perPage=1000");
-    int rc = page_walk(a, api_deadline(a, c), api_prio_of(c), url, PACE_LIGHT, number_record, &acc);
+    char *url = req_url(a, "extension/~/phone-number?perPage=1000");
+    int rc = page_walk(a, req_deadline(a, c), req_prio(c), url, PACE_LIGHT, number_record, &acc);
 
     free(url);
     return finish(rc, &acc, (void **)out, n);

@@ -14,6 +14,7 @@
 #include "api/api_multipart.h"
 #include "api/api_page.h"
 #include "api/api_priv.h"
+#include "api/api_req.h"
 #include "api/api_url.h"
 #include "util/buf.h"
 #include "util/isotime.h"
@@ -82,11 +83,11 @@ int api_list(struct api *a, const struct api_call *c, uint64_t ext_id, enum rec_
 
     if ((unsigned)type >= REC_TYPE_COUNT)
         return -EINVAL;
-    url = api_url_for(a,
-                      "extension/%llu/message-store?messageType=%s&availability=Alive"
-                      "&availability=Deleted&dateFrom=1970-01-01T00:00:00.000Z&perPage=1000",
-                      (unsigned long long)ext_id, rec_type_name(type));
-    rc = page_walk(a, api_deadline(a, c), api_prio_of(c), url, PACE_LIGHT, list_record, &lc);
+    url = req_url(a,
+                  "extension/%llu/message-store?messageType=%s&availability=Alive"
+                  "&availability=Deleted&dateFrom=1970-01-01T00:00:00.000Z&perPage=1000",
+                  (unsigned long long)ext_id, rec_type_name(type));
+    rc = page_walk(a, req_deadline(a, c), req_prio(c), url, PACE_LIGHT, list_record, &lc);
     free(url);
     return rc;
 }
@@ -123,7 +124,7 @@ static int get_batch_answer(struct exec_res *res, const uint64_t *ids, size_t n,
             struct json_object *idv;
             /* the record's own id decides (multipart/mixed summaries have been seen to differ) */
             if (json_object_object_get_ex(it->body, "id", &idv))
-                api_json_u64(idv, &id);
+                req_json_u64(idv, &id);
             k = find_id(ids, n, id);
             if (k < 0 || seen[k]) {
                 log_warn("batch GET: unexpected record %llu ignored", (unsigned long long)id);
@@ -162,7 +163,7 @@ static int get_chunk(struct api *a, int64_t deadline, enum api_prio prio, uint64
         .http = {.method = "GET",
                  .accept = MULTIPART_JSON,
                  .compress = true,
-                 .max_body = API_JSON_MAX},
+                 .max_body = REQ_JSON_MAX},
         .group = PACE_LIGHT,
         .idempotent = true,
         .want_json = true,
@@ -174,11 +175,11 @@ static int get_chunk(struct api *a, int64_t deadline, enum api_prio prio, uint64
     buf_init(&path, 1024);
     for (size_t i = 0; i < n; i++)
         (void)buf_printf(&path, "%s%llu", i ? "," : "", (unsigned long long)ids[i]);
-    url = api_url_for(a, "extension/%llu/message-store/%s", (unsigned long long)ext_id, path.data);
+    url = req_url(a, "extension/%llu/message-store/%s", (unsigned long long)ext_id, path.data);
     buf_free(&path);
     rq.http.url = url;
     exec_res_init(&res);
-    rc = api_request(a, deadline, prio, &rq, &res);
+    rc = req_run(a, deadline, prio, &rq, &res);
     if (rc == -ENOENT && n == 1) {
         rc = deliver_purged(ids[0], cb, ctx); /* a single id answers a plain 404 */
     } else if (rc == 0 && res.http.status == 207) {
@@ -201,11 +202,11 @@ static int get_chunk(struct api *a, int64_t deadline, enum api_prio prio, uint64
 int api_get(struct api *a, const struct api_call *c, uint64_t ext_id, const uint64_t *ids, size_t n,
             api_rec_cb cb, void *ctx)
 {
-    int64_t deadline = api_deadline(a, c);
+    int64_t deadline = req_deadline(a, c);
 
     for (size_t i = 0; i < n; i += GET_BATCH_MAX) {
         size_t k = n - i < GET_BATCH_MAX ? n - i : GET_BATCH_MAX;
-        int rc = get_chunk(a, deadline, api_prio_of(c), ext_id, ids + i, k, cb, ctx);
+        int rc = get_chunk(a, deadline, req_prio(c), ext_id, ids + i, k, cb, ctx);
         if (rc != 0)
             return rc;
     }
@@ -217,15 +218,15 @@ int api_get(struct api *a, const struct api_call *c, uint64_t ext_id, const uint
 static int update(struct api *a, const struct api_call *c, const char *method, uint64_t ext_id,
                   uint64_t msg_id, const char *body, struct rec *out)
 {
-    char *url = api_url_for(a, "extension/%llu/message-store/%llu", (unsigned long long)ext_id,
-                            (unsigned long long)msg_id);
+    char *url = req_url(a, "extension/%llu/message-store/%llu", (unsigned long long)ext_id,
+                        (unsigned long long)msg_id);
     struct exec_req rq = {
         .http = {.method = method,
                  .url = url,
                  .content_type = "application/json",
                  .body = body,
                  .body_len = strlen(body),
-                 .max_body = API_JSON_MAX},
+                 .max_body = REQ_JSON_MAX},
         .group = PACE_MEDIUM,
         .idempotent = true, /* setting a value twice is setting it once */
         .want_json = true,
@@ -236,7 +237,7 @@ static int update(struct api *a, const struct api_call *c, const char *method, u
 
     memset(out, 0, sizeof(*out));
     exec_res_init(&res);
-    rc = api_request(a, api_deadline(a, c), api_prio_of(c), &rq, &res);
+    rc = req_run(a, req_deadline(a, c), req_prio(c), &rq, &res);
     if (rc == 0 && rec_from_json(res.json, false, out, err, sizeof(err)) != 0) {
         log_warn("%s message %llu: the answer is not a valid record: %s", method,
                  (unsigned long long)msg_id, err);
@@ -268,10 +269,10 @@ int api_restore(struct api *a, const struct api_call *c, uint64_t ext_id, uint64
 static int read_state(struct api *a, int64_t deadline, enum api_prio prio, uint64_t ext_id,
                       uint64_t msg_id, enum rec_avail *av)
 {
-    char *url = api_url_for(a, "extension/%llu/message-store/%llu", (unsigned long long)ext_id,
-                            (unsigned long long)msg_id);
+    char *url = req_url(a, "extension/%llu/message-store/%llu", (unsigned long long)ext_id,
+                        (unsigned long long)msg_id);
     struct exec_req rq = {
-        .http = {.method = "GET", .url = url, .max_body = API_JSON_MAX},
+        .http = {.method = "GET", .url = url, .max_body = REQ_JSON_MAX},
         .group = PACE_LIGHT,
         .idempotent = true,
         .want_json = true,
@@ -282,7 +283,7 @@ static int read_state(struct api *a, int64_t deadline, enum api_prio prio, uint6
     int rc;
 
     exec_res_init(&res);
-    rc = api_request(a, deadline, prio, &rq, &res);
+    rc = req_run(a, deadline, prio, &rq, &res);
     if (rc == -ENOENT) {
         *av = REC_PURGED;
         rc = 0;
@@ -300,11 +301,11 @@ static int read_state(struct api *a, int64_t deadline, enum api_prio prio, uint6
 int api_delete(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_t msg_id,
                bool purge, enum rec_avail from)
 {
-    int64_t deadline = api_deadline(a, c);
-    enum api_prio prio = api_prio_of(c);
+    int64_t deadline = req_deadline(a, c);
+    enum api_prio prio = req_prio(c);
     enum rec_avail target = purge || from != REC_ALIVE ? REC_PURGED : REC_DELETED;
-    char *url = api_url_for(a, "extension/%llu/message-store/%llu%s", (unsigned long long)ext_id,
-                            (unsigned long long)msg_id, purge ? "?purge=true" : "");
+    char *url = req_url(a, "extension/%llu/message-store/%llu%s", (unsigned long long)ext_id,
+                        (unsigned long long)msg_id, purge ? "?purge=true" : "");
     int rc;
 
     for (int round = 0;; round++) {
@@ -318,7 +319,7 @@ int api_delete(struct api *a, const struct api_call *c, uint64_t ext_id, uint64_
         bool unknown;
 
         exec_res_init(&res);
-        rc = api_request(a, deadline, prio, &rq, &res);
+        rc = req_run(a, deadline, prio, &rq, &res);
         unknown = rc != 0 && exec_outcome_unknown(&res);
         if (rc == -ENOENT && target == REC_PURGED)
             rc = 0; /* already gone: that is what a purge wants */
@@ -368,29 +369,29 @@ int api_sync(struct api *a, const struct api_call *c, uint64_t ext_id, const cha
     memset(res, 0, sizeof(*res));
     if (token) {
         esc = url_escape(token);
-        url = api_url_for(a, "extension/%llu/message-sync?syncType=ISync&syncToken=%s",
-                          (unsigned long long)ext_id, esc);
+        url = req_url(a, "extension/%llu/message-sync?syncType=ISync&syncToken=%s",
+                      (unsigned long long)ext_id, esc);
         free(esc);
     } else if (record_count > 0) {
-        url = api_url_for(a,
-                          "extension/%llu/message-sync?syncType=FSync"
-                          "&dateFrom=1970-01-01T00:00:00.000Z&recordCount=%d",
-                          (unsigned long long)ext_id, record_count);
+        url = req_url(a,
+                      "extension/%llu/message-sync?syncType=FSync"
+                      "&dateFrom=1970-01-01T00:00:00.000Z&recordCount=%d",
+                      (unsigned long long)ext_id, record_count);
     } else {
-        url = api_url_for(a,
-                          "extension/%llu/message-sync?syncType=FSync"
-                          "&dateFrom=1970-01-01T00:00:00.000Z",
-                          (unsigned long long)ext_id);
+        url = req_url(a,
+                      "extension/%llu/message-sync?syncType=FSync"
+                      "&dateFrom=1970-01-01T00:00:00.000Z",
+                      (unsigned long long)ext_id);
     }
     struct exec_req rq = {
-        .http = {.method = "GET", .url = url, .compress = true, .max_body = API_JSON_MAX},
+        .http = {.method = "GET", .url = url, .compress = true, .max_body = REQ_JSON_MAX},
         .group = PACE_LIGHT,
         .idempotent = true,
         .want_json = true,
         .errmap_flags = token ? ERRMAP_SYNC : 0,
     };
     exec_res_init(&er);
-    rc = api_request(a, api_deadline(a, c), api_prio_of(c), &rq, &er);
+    rc = req_run(a, req_deadline(a, c), req_prio(c), &rq, &er);
     free(url);
     if (rc != 0)
         goto out;

@@ -190,17 +190,6 @@ bool url_same_origin(const char *a, const char *b)
     return strcmp(oa, ob) == 0;
 }
 
-bool url_host_in_domain(const char *host, const char *domain)
-{
-    size_t h = strlen(host), d = strlen(domain);
-
-    if (d == 0 || h < d)
-        return false;
-    if (h == d)
-        return strcmp(host, domain) == 0;
-    return host[h - d - 1] == '.' && strcmp(host + h - d, domain) == 0;
-}
-
 char *url_host(const char *url)
 {
     struct parts p;

@@ -42,9 +42,6 @@ int url_origin(const char *url, char *out, size_t outlen);
 /* True when both parse and have the same scheme, host and port. */
 bool url_same_origin(const char *a, const char *b);
 
-/* True when host (lower-case) equals domain or ends with "." domain. */
-bool url_host_in_domain(const char *host, const char *domain);
-
 /* Host of url, lower-case, malloc'd; NULL when unparsable. */
 char *url_host(const char *url);
 
@@ -54,7 +51,9 @@ char *url_host(const char *url);
  */
 int url_rewrite_origin(const char *uri, const char *base, char **out);
 
-/* Percent-encode s for a query value or form field (RFC 3986 unreserved kept). */
+/* Percent-encode s for a query value or form field (RFC 3986 unreserved
+ * kept), malloc'd in one allocation of its final size (so a secret's
+ * encoding leaves no copy behind: free it with secret_free). */
 char *url_escape(const char *s);
 
 /*

@@ -14,6 +14,7 @@
 
 #include "api/api_err.h"
 #include "api/api_priv.h"
+#include "api/api_req.h"
 #include "api/api_url.h"
 #include "api/api_ws_priv.h"
 #include "util/isotime.h"
@@ -177,7 +178,7 @@ static int get_ws_token(struct api_ws *w, struct ws_target *t, char **token)
     int rc;
 
     exec_res_init(&res);
-    rc = api_request(w->api, isotime_mono_ms() + TOKEN_CALL_MS, API_PRIO_BACKGROUND, &rq, &res);
+    rc = req_run(w->api, isotime_mono_ms() + TOKEN_CALL_MS, API_PRIO_BACKGROUND, &rq, &res);
     free(url);
     if (rc != 0) {
         if (res.http.status == 403)

@@ -51,7 +51,7 @@ struct api_ws {
     int64_t unavailable_ms;     /* retry after UNAVAILABLE (-1 never) */
     pthread_t thread;           /* the WS thread */
     bool started, joined;       /* api_ws_start ran / the thread was joined */
-    _Atomic bool stop;          /* api_ws_stop: everything ends (also cancels the token call) */
+    _Atomic int stop;           /* api_ws_stop: everything ends (also cancels the token call) */
     pthread_mutex_t stats_lock; /* guards stats */
     struct api_ws_stats stats;  /* counters */
     pthread_mutex_t ctx_lock;   /* guards ctx against api_ws_stop's cancel while the thread

@@ -1,5 +1,6 @@
 /* api_wsmsg — WebSocket gateway messages to and from JSON (see api_wsmsg.h). */
 #include "api/api_wsmsg.h"
+#include "api/api_wire.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -172,7 +173,7 @@ int wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 
     memset(m, 0, sizeof(*m));
     m->wsc_sequence = -1;
-    root = http_parse_json(text, len);
+    root = wire_parse_json(text, len);
     if (!root || !json_object_is_type(root, json_type_array) ||
         json_object_array_length(root) < 1 ||
         !json_object_is_type((meta = json_object_array_get_idx(root, 0)), json_type_object)) {

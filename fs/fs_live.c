@@ -19,28 +19,28 @@ enum live_op { LIVE_MKDIR, LIVE_SYMLINK, LIVE_RMDIR, LIVE_UNLINK, LIVE_ATTRIB };
 
 struct live_item {
     enum live_op op;
-    uint64_t parent;        /* directory of the entry (all but ATTRIB) */
-    uint64_t child;         /* the inode a removed entry was (RMDIR, UNLINK) */
-    char *path;             /* relative to the mount root */
-    char *name;             /* last component (MKDIR, SYMLINK) */
-    char *target;           /* SYMLINK */
+    uint64_t parent; /* directory of the entry (all but ATTRIB) */
+    uint64_t child;  /* the inode a removed entry was (RMDIR, UNLINK) */
+    char *path;      /* relative to the mount root */
+    char *name;      /* last component (MKDIR, SYMLINK) */
+    char *target;    /* SYMLINK */
     struct live_item *next;
 };
 
 struct fs_live {
     struct fuse_session *se;
     char *mountpoint;
-    dev_t dev;                  /* the mount's device, once seen (live thread only) */
+    dev_t dev; /* the mount's device, once seen (live thread only) */
     pthread_t thread;
     bool started;
-    _Atomic int tid;            /* the live thread's id (0 before it runs) */
-    pthread_mutex_t lock;       /* guards everything below */
-    pthread_cond_t cond;        /* work arrived, stop, or idle */
+    _Atomic int tid;      /* the live thread's id (0 before it runs) */
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t cond;  /* work arrived, stop, or idle */
     bool stop, busy;
     struct live_item *head, *tail;
     unsigned queued;
-    uint64_t pending_parent;    /* the entry being created or removed ("" = none) */
-    uint64_t pending_child;     /* 0: being created; else the inode being removed */
+    uint64_t pending_parent; /* the entry being created or removed ("" = none) */
+    uint64_t pending_child;  /* 0: being created; else the inode being removed */
     char pending_name[256];
 };
 
@@ -95,8 +95,8 @@ void fs_live_mkdir(struct fs_live *l, uint64_t parent, const char *path, const c
     if (!l)
         return;
     struct live_item *it = mem_calloc(1, sizeof *it);
-    *it = (struct live_item){.op = LIVE_MKDIR, .parent = parent, .path = mem_strdup(path),
-                             .name = mem_strdup(name)};
+    *it = (struct live_item){
+        .op = LIVE_MKDIR, .parent = parent, .path = mem_strdup(path), .name = mem_strdup(name)};
     enqueue(l, it);
 }
 
@@ -106,8 +106,11 @@ void fs_live_symlink(struct fs_live *l, uint64_t parent, const char *path, const
     if (!l)
         return;
     struct live_item *it = mem_calloc(1, sizeof *it);
-    *it = (struct live_item){.op = LIVE_SYMLINK, .parent = parent, .path = mem_strdup(path),
-                             .name = mem_strdup(name), .target = mem_strdup(target)};
+    *it = (struct live_item){.op = LIVE_SYMLINK,
+                             .parent = parent,
+                             .path = mem_strdup(path),
+                             .name = mem_strdup(name),
+                             .target = mem_strdup(target)};
     enqueue(l, it);
 }
 
@@ -117,8 +120,11 @@ void fs_live_remove(struct fs_live *l, uint64_t parent, const char *path, const 
     if (!l)
         return;
     struct live_item *it = mem_calloc(1, sizeof *it);
-    *it = (struct live_item){.op = dir ? LIVE_RMDIR : LIVE_UNLINK, .parent = parent,
-                             .child = child, .path = mem_strdup(path), .name = mem_strdup(name)};
+    *it = (struct live_item){.op = dir ? LIVE_RMDIR : LIVE_UNLINK,
+                             .parent = parent,
+                             .child = child,
+                             .path = mem_strdup(path),
+                             .name = mem_strdup(name)};
     enqueue(l, it);
 }
 
@@ -181,8 +187,8 @@ static int open_root(struct fs_live *l)
 {
     int fd = open(l->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
     struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_ino != FUSE_ROOT_ID ||
-                    (l->dev && st.st_dev != l->dev))) {
+    if (fd >= 0 &&
+        (fstat(fd, &st) != 0 || st.st_ino != FUSE_ROOT_ID || (l->dev && st.st_dev != l->dev))) {
         close(fd);
         return -1;
     }

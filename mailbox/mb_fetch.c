@@ -13,9 +13,11 @@
 
 int fetch_note_access(struct mb *m, uint32_t ext, int rc)
 {
-    if (rc != -EACCES)
-        return rc;
     struct mb_ext *e = &m->ix.exts[ext];
+    /* -EACCES is also a session that cannot be renewed: only a 403 for this
+     * extension's messages hides it. */
+    if (rc != -EACCES || api_ext_reach(m->o.api, e->id) != API_REACH_FORBIDDEN)
+        return rc;
     if (!atomic_exchange(&e->hidden, true)) {
         log_warn("extension %s: the server refuses its message store to these credentials; "
                  "hiding it",

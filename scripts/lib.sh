@@ -6,8 +6,8 @@ PY=/usr/bin/python3
 
 # Packages the build, the demo and the tests need.
 RCFS_PKGS="meson ninja-build pkg-config gcc libfuse3-dev fuse3 libcurl4-openssl-dev
-libjson-c-dev libxxhash-dev libwebsockets-dev python3 python3-pytest python3-websockets attr
-rsync file procps psmisc"
+libjson-c-dev libpsl-dev libxxhash-dev libwebsockets-dev python3 python3-pytest
+python3-websockets attr rsync file procps psmisc"
 
 # install_pkgs [extra packages...]: apt-get only what is not installed yet.
 install_pkgs() {

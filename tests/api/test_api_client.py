@@ -6,6 +6,7 @@ Each test asserts on what the server saw (the emulator's counts and truth),
 not only on what the client printed.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -86,7 +87,8 @@ def env(tmp_path_factory):
 def emu(env):
     e, cred = env
     e.clear_faults()
-    e.config(extension_list_forbidden=False, rate_limits=None, token_lifetime=3600)
+    e.config(extension_list_forbidden=False, owner_admin=True, rate_limits=None,
+             token_lifetime=3600)
     e.reset_counts()
     e.cred = cred
     return e
@@ -178,7 +180,45 @@ def test_extensions_list(emu):
     got = {(e["id"], e["number"], e["name"]) for e in r.ops("extension")}
     want = {(e["id"], e["extensionNumber"], e["name"]) for e in emu.extensions()}
     assert got == want
-    assert emu.counts()["routes"].get("extension_get", 0) == 0
+    assert [e["id"] for e in r.ops("extension") if e["own"]] == [emu.info["owner_extension_id"]]
+    c = emu.counts()["routes"]
+    assert c["extension_get"] == 1 and c["extension_list"] == 1  # admin? then the list
+
+
+def test_extensions_after_login_reuse_its_answer(emu):
+    r = rcapi(emu.cred, "login", "extensions")
+    assert r.one("extensions")["count"] == len(emu.extensions())
+    c = emu.counts()["routes"]
+    assert c["extension_get"] == 1 and c["extension_list"] == 1
+
+
+def test_extensions_non_admin_only_own(emu):
+    """A non-admin's token is refused every other extension's messages: only
+    its own is offered, so nothing above it walks into a 403."""
+    emu.config(owner_admin=False)
+    try:
+        r = rcapi(emu.cred, "extensions")
+        assert r.one("extensions")["rc"] == 0
+        exts = r.ops("extension")
+        assert [(e["id"], e["own"]) for e in exts] == [(emu.info["owner_extension_id"], True)]
+        assert exts[0]["number"] == "101"
+        c = emu.counts()["routes"]
+        assert c["extension_get"] == 1 and c.get("extension_list", 0) == 0
+    finally:
+        emu.config(owner_admin=True)
+
+
+def test_ext_reach_tells_403_per_extension(emu):
+    own, other = ext_id(emu, 0), ext_id(emu, 1)
+    emu.config(owner_admin=False)
+    try:
+        r = rcapi(emu.cred, "reach", other, "list", own, "Pager", "list", other, "Fax",
+                  "reach", own, "reach", other, "reach", "12345")
+    finally:
+        emu.config(owner_admin=True)
+    lists = r.ops("list")
+    assert lists[0]["rc"] == 0 and lists[1]["errno"] == "EACCES"
+    assert [x["reach"] for x in r.ops("reach")] == ["unknown", "ok", "forbidden", "unknown"]
 
 
 def test_extensions_forbidden_falls_back_to_own(emu):
@@ -459,6 +499,31 @@ def test_fetch_truncate_and_reset_are_retried(emu, tmp_path):
     assert emu.counts()["routes"]["content"] == 3
 
 
+def test_fetch_unframed_cut_body_is_not_complete(emu, tmp_path):
+    """A voicemail has no size in its record: a 200 without Content-Length
+    cut in half must not pass for the whole file."""
+    ext = ext_id(emu)
+    mid, a = [(m, x) for m, x in attachments(emu, ext, ("VoiceMail",))
+              if x["type"] == "AudioRecording"][0]
+    assert a["size"] == -1
+    want = emu.content(mid, a["id"])
+    emu.reset_counts()
+    emu.set_faults(script=[{"route": "content", "action": "truncate_no_length", "count": 1}])
+    r, data = fetch(emu, tmp_path, a["uri"], a["contentType"], -1)
+    res = r.one("fetch")
+    assert res["rc"] == 0, r.err[-1000:]
+    assert data == want
+    assert res["complete"] and res["total_size"] == len(want)
+    c = emu.counts()
+    assert c["faults"].get("truncate_no_length") == 1
+    assert c["routes"]["content"] == 2  # the unframed answer was retried, not kept
+    # always unframed: the fetch fails rather than deliver half
+    emu.set_faults(script=[{"route": "content", "action": "truncate_no_length", "count": 100}])
+    r, data = fetch(emu, tmp_path, a["uri"], a["contentType"], -1, opts=["-t", "3"])
+    res = r.one("fetch")
+    assert res["errno"] == "EIO" and not res["complete"]
+
+
 def test_fetch_range_probe_learns_size(emu, tmp_path):
     mid, a = attachments(emu, ext_id(emu), ("Fax",))[0]
     want = emu.content(mid, a["id"])
@@ -512,6 +577,72 @@ def test_token_refreshed_before_expiry(emu):
     assert c["status"].get("401", 0) == 0
 
 
+@pytest.fixture
+def stall_emu(tmp_path):
+    """An emulator of its own: a stalled token request lives on in it after
+    rcapi is gone, and must not answer into another test's counts."""
+    emu, cred = start_emu(tmp_path, messages=40, extensions=1)
+    emu.cred = cred
+    emu.config(token_lifetime=2)
+    # the login goes through; the next token request (a refresh) stalls 25 s
+    emu.set_faults(script=[{"route": "token", "action": "delay", "ms": 0, "count": 1},
+                           {"route": "token", "action": "delay", "ms": 25000, "count": 1}])
+    yield emu
+    emu.stop()
+
+
+def test_stalled_token_request_is_bounded(stall_emu):
+    """A call with 30 s to live does not wait 25 s for a stalled refresh: the
+    refresh ends at its own bound (min(timeout -t 3, 20 s) = 3 s) and the next
+    one brings the token.  (It used to run under the caller's 30 s.)"""
+    emu = stall_emu
+    ext = ext_id(emu)
+    r = rcapi(emu.cred, "login", "sleep", "2300", "list", ext, "Fax", "stats",
+              opts=["-t", "3", "-D", "30"])
+    res = r.one("list")
+    assert res["rc"] == 0, r.err[-2000:]
+    assert res["ms"] < 15000  # 3 s bound + a refresh; the stall was 25 s
+    c = emu.counts()
+    assert c["routes"]["token"] == 3  # login, the stalled refresh, the next one
+    assert c["faults"]["delay"] == 2
+    assert r.one("stats")["refreshes"] == 1
+
+
+def test_caller_not_held_by_stalled_token_request(stall_emu):
+    """Thread A's refresh stalls; thread B, without a token, waits for it only
+    AUTH_STALL_MS (2 s), then sends a JWT grant of its own, which brings the
+    token; A's stalled request is then aborted and A goes on with B's token.
+    Both finish long before the 10 s bound (-t 10) and the 25 s stall."""
+    emu = stall_emu
+    ext = ext_id(emu)
+    # two threads: one logs in then sleeps 2.3 s (token expired), the other
+    # sleeps 3.1 s; then each lists
+    r = rcapi(emu.cred, "login", "sleep", "100", "sleep", "2300", "sleep", "3000",
+              "list", ext, "Fax", "list", ext, "SMS", "stats",
+              opts=["-t", "10", "-D", "40", "-P", "2"])
+    lists = r.ops("list")
+    assert [x["rc"] for x in lists] == [0, 0], r.err[-2000:]
+    assert all(x["ms"] < 8000 for x in lists), lists
+    c = emu.counts()
+    assert c["routes"]["token"] == 3  # login, the stalled refresh, the JWT grant beside it
+    assert r.one("stats")["refreshes"] == 1
+
+
+def test_waiter_never_waits_past_its_own_deadline(stall_emu):
+    """Every token request stalls: a caller with a 3 s deadline fails at it,
+    whoever's request it waits for."""
+    emu = stall_emu
+    emu.set_faults(script=[{"route": "token", "action": "delay", "ms": 0, "count": 1},
+                           {"route": "token", "action": "delay", "ms": 25000, "count": 50}])
+    ext = ext_id(emu)
+    r = rcapi(emu.cred, "login", "sleep", "100", "sleep", "2300", "sleep", "2600",
+              "list", ext, "Fax", "list", ext, "SMS",
+              opts=["-t", "3", "-P", "2"])
+    lists = r.ops("list")
+    assert [x["errno"] for x in lists] == ["EIO", "EIO"]
+    assert all(x["ms"] < 6000 for x in lists), lists  # each its own 3 s
+
+
 def test_debug_log_holds_no_secret(emu, tmp_path):
     ext = ext_id(emu)
     mid, a = attachments(emu, ext, ("Fax",))[0]
@@ -528,6 +659,78 @@ def test_debug_log_holds_no_secret(emu, tmp_path):
         assert s not in r.err, s
         assert s not in r.out, s
     assert emu.counts()["routes"]["token"] == 2
+
+
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def secret_hashes(secrets):
+    """FNV-1a 64 of every run of 20+ characters of [A-Za-z0-9_+/-], and of
+    every substring of 20+ characters of one, in each secret (see
+    tests/tools/wipecheck.c: a copy cut short is caught too)."""
+    import re
+    out = set()
+    for sec in secrets:
+        for run in re.findall(rb"[A-Za-z0-9_+/-]{20,}", sec.encode()):
+            for i in range(len(run)):
+                for j in range(i + 20, len(run) + 1):
+                    out.add(fnv1a64(run[i:j]))
+    return out
+
+
+def find_wipecheck():
+    """A build of rcapi without sanitizers and its libwipecheck.so: next to
+    $RCAPI, else in build/ (scripts/test runs these tests with the ASan build,
+    whose allocator the shim cannot replace)."""
+    for d in (os.path.dirname(RCAPI or find_rcapi()), os.path.join(ROOT, "build", "api")):
+        so, exe = os.path.join(d, "libwipecheck.so"), os.path.join(d, "rcapi")
+        if os.path.exists(so) and os.access(exe, os.X_OK):
+            return exe, so
+    return None, None
+
+
+def test_no_secret_left_in_freed_memory(emu, tmp_path):
+    """Tokens, the client secret and the JWT are wiped before any memory
+    that held them goes back to the allocator: the token answers (their
+    buffer, json-c's copies), grant forms, Authorization values, refreshed
+    and replaced tokens, and everything at the end."""
+    exe, so = find_wipecheck()
+    if not so:
+        pytest.skip("libwipecheck.so is built only without sanitizers: build/ has none")
+    ext = ext_id(emu)
+    mid, a = attachments(emu, ext, ("Fax",))[0]
+    emu.config(token_lifetime=2)
+    emu.reset_counts()
+    issued_before = len(emu.issued_tokens())
+    report = str(tmp_path / "freed-hashes")
+    env = dict(os.environ, LD_PRELOAD=so, WIPECHECK_OUT=report)
+    p = subprocess.run([exe, "-c", emu.cred, "login", "extensions", "list", ext, "Fax",
+                        "sleep", "2300", "sync", ext,
+                        "fetch", a["uri"], a["contentType"], "-1", "--out", str(tmp_path / "f"),
+                        "sleep", "2300", "get", ext, mid, "stats"],
+                       capture_output=True, env=env, timeout=120)
+    r = Run(p.returncode, p.stdout.decode(), p.stderr.decode(), 0)
+    assert r.rc == 0, r.err[-2000:]
+    assert r.one("stats")["refreshes"] == 2  # two refreshes: tokens were replaced twice
+    with open(report) as f:
+        freed = {}
+        for line in f:
+            h, where = line.split()
+            freed.setdefault(int(h, 16), set()).add(where)
+    assert len(freed) > 100, "the shim saw the frees"
+    info = emu.info
+    basic = base64.b64encode(("%s:%s" % (info["client_id"], info["client_secret"])).encode())
+    tokens = emu.issued_tokens()
+    issued = len(tokens) - issued_before
+    assert issued == 6  # a login and two refreshes, each an access and a refresh token
+    hashes = secret_hashes(tokens + [info["client_secret"], info["jwt"], basic.decode()])
+    del tokens  # never in a test's output
+    leaks = sorted(w for h in hashes & set(freed) for w in freed[h])
+    assert not leaks, "secrets left in memory freed at: %s" % ", ".join(leaks)
 
 
 # ------------------------------------------------------- deadlines, limits

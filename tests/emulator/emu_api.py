@@ -47,6 +47,9 @@ GROUP = {"token": "Auth", "revoke": "Auth", "wstoken": "Auth", "extension_list":
 SEND_PATHS = {"fax": ("fax", "POST"), "sms": ("sms", "POST"), "company-pager": ("pager", "POST"),
               "phone-number": ("phone_numbers", "GET")}
 JSON_ERROR_200 = b'{"errorCode":"CMN-301","message":"Request rate exceeded"}'
+# Routes on an extension's messages: a non-admin user may use them on its own only.
+MESSAGE_ROUTES = ("list", "get", "get_batch", "put", "patch", "delete", "sync_fsync",
+                  "sync_isync", "content")
 STATUS_FAULT_CODES = {400: ("CMN-101", "Parameter value is invalid"),
                       401: ("OAU-149", "Invalid token"),
                       403: ("CMN-401", "Insufficient permissions"),
@@ -149,6 +152,9 @@ class App:
         self.counts = emu_counts.Counts()
         self.sync = emu_sync.SyncService(mailbox)
         self.extension_list_forbidden = bool(extension_list_forbidden)
+        # The JWT's user is an admin (may read and change every extension's
+        # messages); when not, other extensions' messages answer 403 CMN-419.
+        self.owner_admin = True
         self.penalty_given = False  # --penalty or control "penalty" set it apart from the window
         self.boundary_lock = threading.Lock()
         self.boundary_seq = 0
@@ -287,6 +293,10 @@ class App:
                "contact": {"firstName": first, "lastName": last,
                            "email": "ext%s@example.com" % ext.number}}
         if full:
+            # ExtensionInfo.permissions: only the JWT's user can be an admin here
+            admin = self.owner_admin and ext is self.mailbox.extension(self.auth.owner_id)
+            rec["permissions"] = {"admin": {"enabled": admin},
+                                  "internationalCalling": {"enabled": False}}
             rec["account"] = {"id": self.mailbox.account_id,
                               "uri": "%s/restapi/v1.0/account/%s" % (self.mailbox.server_url,
                                                                      self.mailbox.account_id)}
@@ -731,10 +741,23 @@ class App:
         resp.headers += decision.headers()
         return resp
 
+    def check_extension_permission(self, req, route, ext, owner):
+        """A non-admin user may read and change only its own extension's
+        messages: anything else is 403 CMN-419, worded as the real server's
+        (ReadMessages for reads, EditMessages for changes)."""
+        if self.owner_admin or route not in MESSAGE_ROUTES:
+            return
+        if ext is self.mailbox.extension(owner):
+            return
+        perm = "ReadMessages" if req.method in ("GET", "HEAD") else "EditMessages"
+        raise ApiError(403, "CMN-419", "In order to call this API endpoint for another extension, "
+                       "user needs to have [%s] permission granted with extended scope" % perm)
+
     def dispatch_api(self, req, route, info, owner):
         if route == "cover_pages":
             return self.sender.handle(route, req, None, owner)
         ext = self.resolve(info, owner)
+        self.check_extension_permission(req, route, ext, owner)
         if route in emu_send.ROUTES:
             return self.sender.handle(route, req, ext, owner)
         if route == "extension_list":
@@ -844,6 +867,9 @@ class ApiHandler(BaseHandler):
                 return
             if fault.action == "truncate":
                 self.send_truncated(resp)
+                return
+            if fault.action == "truncate_no_length":
+                self.send_truncated_no_length(resp)
                 return
             if fault.action == "malformed_json":
                 body = resp.body if resp.body and JSON_TYPE.split(";")[0] in (

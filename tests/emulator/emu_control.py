@@ -206,6 +206,7 @@ class ControlHandler(BaseHandler):
         app = self.app
         lim = app.limiter
         out = {"extension_list_forbidden": app.extension_list_forbidden,
+               "owner_admin": app.owner_admin,
                "token_lifetime": app.auth.token_lifetime,
                "refresh_lifetime": app.auth.refresh_lifetime,
                "rate_limits": lim.limits, "rate_window": lim.window, "penalty": lim.penalty}
@@ -214,19 +215,19 @@ class ControlHandler(BaseHandler):
 
     def set_config(self, body):
         app = self.app
-        unknown = set(body) - {"extension_list_forbidden", "token_lifetime", "refresh_lifetime",
-                               "rate_limits", "rate_window", "penalty"}
+        unknown = set(body) - {"extension_list_forbidden", "owner_admin", "token_lifetime",
+                               "refresh_lifetime", "rate_limits", "rate_window", "penalty"}
         ws = {k: body[k] for k in unknown if k.startswith("ws_")}
         unknown -= set(ws)
         if unknown:
             raise ControlError(400, "unknown config keys: %s" % ", ".join(sorted(unknown)))
+        for key in ("extension_list_forbidden", "owner_admin"):
+            if key in body and not isinstance(body[key], bool):
+                raise ControlError(400, "%s must be a boolean" % key)
         try:
             app.ws.set_config(ws)  # validates every ws_ key before applying any
         except ValueError as e:
             raise ControlError(400, str(e))
-        if "extension_list_forbidden" in body:
-            if not isinstance(body["extension_list_forbidden"], bool):
-                raise ControlError(400, "extension_list_forbidden must be a boolean")
         if "token_lifetime" in body:
             _number(body["token_lifetime"], "token_lifetime", 0)
         if "refresh_lifetime" in body:
@@ -245,6 +246,8 @@ class ControlHandler(BaseHandler):
             _number(penalty, "penalty", 0)
         if "extension_list_forbidden" in body:
             app.extension_list_forbidden = body["extension_list_forbidden"]
+        if "owner_admin" in body:
+            app.owner_admin = body["owner_admin"]
         if "token_lifetime" in body:
             app.auth.token_lifetime = float(body["token_lifetime"])
         if "refresh_lifetime" in body:

@@ -16,8 +16,8 @@ Order of decision for one request on the platform or media listener:
 import random
 import threading
 
-ACTIONS = ("status", "reset", "reset_after", "truncate", "delay", "malformed_json",
-           "json_error_200")
+ACTIONS = ("status", "reset", "reset_after", "truncate", "truncate_no_length", "delay",
+           "malformed_json", "json_error_200")
 DEFAULTS = {
     "error_rate": 0.0, "error_status": 503, "reset_rate": 0.0, "truncate_rate": 0.0,
     "malformed_json_rate": 0.0, "json_error_content_rate": 0.0, "delay_ms": 0,

@@ -236,12 +236,13 @@ class BaseHandler(BaseHTTPRequestHandler):
 
     # -- responses ---------------------------------------------------------
     def _write_head(self, resp, length):
+        """Status line and headers; length None leaves Content-Length out."""
         self.send_response_only(resp.status, REASONS.get(resp.status))
         self.send_header("Date", self.date_time_string())
         self.send_header("Server", self.server_version)
         for k, v in resp.headers:
             self.send_header(k, v)
-        if resp.status not in (204, 304) and resp.status >= 200:
+        if resp.status not in (204, 304) and resp.status >= 200 and length is not None:
             self.send_header("Content-Length", str(length))
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -278,6 +279,26 @@ class BaseHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self._sent = True
         self.log_line(resp.status, "truncated")
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def send_truncated_no_length(self, resp):
+        """Headers with neither Content-Length nor Transfer-Encoding (so the
+        body ends where the connection closes, as HTTP/1.1 allows), half of
+        the body, then close: to the client it looks like a complete but
+        shorter body, unless it insists on a framed one."""
+        self.close_connection = True
+        self.decorate(resp)
+        self._status = resp.status
+        self.on_answer(resp.status)
+        self._write_head(resp, None)
+        if self.command != "HEAD" and resp.status not in (204, 304):
+            self.wfile.write(resp.body[:len(resp.body) // 2])
+        self.wfile.flush()
+        self._sent = True
+        self.log_line(resp.status, "truncated, no length")
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:

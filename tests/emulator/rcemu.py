@@ -42,6 +42,8 @@ def parse_args(argv):
     p.add_argument("--penalty", type=float, default=None)
     p.add_argument("--faults", default=None)
     p.add_argument("--extension-list-forbidden", action="store_true")
+    p.add_argument("--non-admin", action="store_true",
+                   help="the JWT's user is not an admin: other extensions' messages are 403")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--media-port", type=int, default=0)
     p.add_argument("--control-port", type=int, default=0)
@@ -122,6 +124,7 @@ def main(argv=None):
     limiter = emu_ratelimit.RateLimiter(args.limits, args.rate_window, args.penalty)
     faults = emu_faults.Faults(args.fault_settings)
     app = emu_api.App(mailbox, auth, limiter, faults, args.extension_list_forbidden)
+    app.owner_admin = not args.non_admin
     app.penalty_given = args.penalty is not None
     app.ws = emu_ws.WsHub(mailbox, auth, app.counts)
     if args.no_websocket_permission:

@@ -284,6 +284,84 @@ def test_extension_get(emu, token):
     assert r.json()["parameterName"] == "extensionId"
 
 
+def test_extension_permissions_admin(emu, token):
+    """ExtensionInfo.permissions.admin.enabled: the owner is an admin unless
+    configured otherwise; no other extension is."""
+    def admin(ext):
+        r = emu.api("GET", "/restapi/v1.0/account/~/extension/%s" % ext, token)
+        assert r.status == 200
+        return r.json()["permissions"]["admin"]["enabled"]
+
+    assert admin("~") is True
+    assert admin(emu.info["owner_extension_id"]) is True
+    assert admin(emu.ext_id(1)) is False
+    emu.control("POST", "/control/config", {"owner_admin": False})
+    try:
+        assert admin("~") is False
+        assert emu.control("GET", "/control/config")["owner_admin"] is False
+    finally:
+        emu.control("POST", "/control/config", {"owner_admin": True})
+    assert admin("~") is True
+    r = emu.control("POST", "/control/config", {"owner_admin": "no"}, raw=True)
+    assert r.status == 400
+
+
+def test_non_admin_reaches_only_its_own_messages(emu, token, catalog):
+    """A non-admin's token reads and changes its own extension's messages;
+    another extension's message store, sync and content are 403 CMN-419
+    (the spec's code for a permission missing on another extension)."""
+    other = emu.ext_id(1)
+    own_mid = catalog["101"]["unread_sms"]
+    other_mid = catalog["102"]["unread_fax"]
+    other_att = emu.truth(other_mid)["record"]["attachments"][0]
+    emu.control("POST", "/control/config", {"owner_admin": False})
+    try:
+        emu.control("POST", "/control/counts/reset")
+        assert emu.api("GET", emu.store(), token).status == 200
+        assert emu.api("GET", emu.store(emu.info["owner_extension_id"]), token).status == 200
+        assert emu.api("GET", emu.store("~", "/" + own_mid), token).status == 200
+        # the company directory stays readable
+        r = emu.api("GET", "/restapi/v1.0/account/~/extension", token)
+        assert r.status == 200 and len(r.json()["records"]) == 2
+        refused = [
+            ("GET", emu.store(other)),
+            ("GET", emu.store(other, "/" + other_mid)),
+            ("GET", emu.store(other, "/%s,%s" % (other_mid, other_mid))),
+            ("GET", "/restapi/v1.0/account/~/extension/%s/message-sync?syncType=FSync" % other),
+            ("GET", other_att["uri"]),
+        ]
+        for method, url in refused:
+            r = emu.api(method, url, token)
+            assert r.status == 403, (url, r)
+            assert r.json()["errorCode"] == "CMN-419"
+            assert "[ReadMessages]" in r.json()["message"]
+        r = emu.api("PUT", emu.store(other, "/" + other_mid), token, {"readStatus": "Read"})
+        assert r.status == 403 and r.json()["errorCode"] == "CMN-419"
+        assert "[EditMessages]" in r.json()["message"]
+        r = emu.api("DELETE", emu.store(other, "/" + other_mid), token)
+        assert r.status == 403 and r.json()["errorCode"] == "CMN-419"
+        assert emu.truth(other_mid)["availability"] == "Alive"
+        assert emu.truth(other_mid)["record"]["readStatus"] == "Unread"
+        # an unknown extension is still 404, not 403
+        assert emu.api("GET", emu.store("12345"), token).status == 404
+        st = emu.control("GET", "/control/counts")["status"]
+        assert st.get("403", 0) == len(refused) + 2
+    finally:
+        emu.control("POST", "/control/config", {"owner_admin": True})
+    assert emu.api("GET", emu.store(other), token).status == 200
+
+
+def test_non_admin_command_line(tmp_path):
+    with Emu(tmp_path, "--messages", 10, "--extensions", 2, "--non-admin") as e:
+        assert e.control("GET", "/control/config")["owner_admin"] is False
+        tok = e.login()["access_token"]
+        me = e.api("GET", "/restapi/v1.0/account/~/extension/~", tok).json()
+        assert me["permissions"]["admin"]["enabled"] is False
+        assert e.api("GET", e.store(), tok).status == 200
+        r = e.api("GET", e.store(e.ext_id(1)), tok)
+        assert r.status == 403 and r.json()["errorCode"] == "CMN-419"
+
+
 # ------------------------------------------------------------------- listing
 def test_list_without_datefrom_returns_only_the_last_day(emu, token):
     r = emu.api("GET", emu.store(), token)
@@ -1063,6 +1141,40 @@ def test_fault_truncate_delay_malformed_and_json_error(faults, token, catalog):
     assert r.json()["errorCode"] == "CMN-301"
     assert int(r.header("Content-Length")) == len(r.body) < 200
     assert fetch(emu, token, att).body.startswith(b"%PDF")
+
+
+def test_fault_truncate_no_length(faults, token, catalog):
+    """Half the body, no Content-Length, no chunked encoding, then close: on
+    the wire it looks like a complete shorter body."""
+    emu = faults
+    att = emu.truth(catalog["101"]["unread_voicemail"])["record"]["attachments"][0]
+    whole = fetch(emu, token, att).body
+    emu.control("POST", "/control/faults",
+                {"script": [{"route": "content", "action": "truncate_no_length", "count": 1}]})
+    u = urllib.parse.urlsplit(att["uri"])
+    with socket.create_connection((u.hostname, u.port), timeout=10) as sock:
+        sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n"
+                      % (u.path, u.netloc, token)).encode())
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break  # the server closed: the only end this answer has
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 200")
+    names = {l.split(":", 1)[0].strip().lower() for l in lines[1:]}
+    assert "content-length" not in names and "transfer-encoding" not in names
+    assert "content-type" in names and "x-rate-limit-group" in names
+    assert body == whole[:len(whole) // 2] and 0 < len(body) < len(whole)
+    assert emu.control("GET", "/control/counts")["faults"].get("truncate_no_length") == 1
+    # used up: the next answer is whole and framed again
+    r = fetch(emu, token, att)
+    assert r.body == whole and int(r.header("Content-Length")) == len(whole)
+    # a script action only: no rate draws it, and an unknown rate is refused
+    r = emu.control("POST", "/control/faults", {"truncate_no_length_rate": 1.0}, raw=True)
+    assert r.status == 400
 
 
 def test_fault_rates_are_seeded_and_route_filtered(faults, token):

@@ -20,6 +20,7 @@ struct cmd {
 struct tool {
     struct api *api;          /* the client */
     enum api_prio prio;       /* priority of every call */
+    int deadline_s;           /* > 0: every call's deadline is now + this (-D), else the timeout */
     FILE *out;                /* where JSON lines go */
     pthread_mutex_t out_lock; /* one line at a time */
     struct cmd *cmds;         /* the commands */

@@ -1,5 +1,6 @@
 /* Unit tests for api_pace: the pacing algorithm under a fake clock. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 #include "api/api_pace.h"
@@ -223,6 +224,82 @@ static void test_remaining_counts_others(void)
     pace_free(p);
 }
 
+/* Heap bytes in use, mmapped blocks included (glibc's count; a sanitizer's
+ * allocator keeps its own, so there only the pacer's own count is checked). */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+
+    return mi.uordblks + mi.hblkhd;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_COUNTED 0
+#else
+#define HEAP_COUNTED 1
+#endif
+
+/* A server announcing 10,000,000 requests per window with none remaining:
+ * all of them count (nothing is sent until they leave the window), in a
+ * few bytes. */
+static void test_huge_limit_bounded_memory(void)
+{
+    struct fake_clock fc = {1000};
+    struct pace *p = pace_new(fake_now, &fc);
+    struct pace_report r = answer(10000000, 60, 0);
+    struct pace_ticket t;
+    struct pace_state st;
+    size_t before = heap_in_use();
+
+    admit_now(p, PACE_MEDIUM, API_PRIO_USER);
+    pace_release(p, PACE_MEDIUM, &r);
+    if (HEAP_COUNTED)
+        CHECK(heap_in_use() - before < 64 * 1024);
+    pace_get_state(p, PACE_MEDIUM, &st);
+    CHECK_INT(st.limit, 10000000);
+    CHECK_INT(st.in_window, 10000000);
+    CHECK(st.log_entries <= 2);
+    pace_enqueue(p, &t, PACE_MEDIUM, API_PRIO_USER);
+    CHECK_INT(pace_try(p, &t), 60000 + PACE_SLOT_MARGIN_MS);
+    fc.now += 60000 + PACE_SLOT_MARGIN_MS;
+    CHECK_INT(pace_try(p, &t), 0);
+    pace_release(p, PACE_MEDIUM, &r);
+    pace_free(p);
+}
+
+/* Thousands of answers at distinct instants: the log keeps at most 1024
+ * entries, every request still counts, and the surplus only ever leaves the
+ * window later, never earlier. */
+static void test_log_entries_capped(void)
+{
+    enum { N = 3000 };
+    struct fake_clock fc = {0};
+    struct pace *p = pace_new(fake_now, &fc);
+    struct pace_report r = answer(100000, 60, -1);
+    struct pace_state st;
+
+    for (int i = 0; i < N; i++) {
+        admit_now(p, PACE_MEDIUM, API_PRIO_USER);
+        fc.now += 1;
+        pace_release(p, PACE_MEDIUM, &r);
+    }
+    pace_get_state(p, PACE_MEDIUM, &st);
+    CHECK_INT(st.in_window, N);
+    CHECK(st.log_entries <= 1024);
+    /* the first answers leave on time, one per ms */
+    fc.now = 1 + 60000 + PACE_SLOT_MARGIN_MS;
+    pace_get_state(p, PACE_MEDIUM, &st);
+    CHECK_INT(st.in_window, N - 1);
+    /* the merged surplus is still counted until the last answer leaves */
+    fc.now = N + 60000 + PACE_SLOT_MARGIN_MS - 1;
+    pace_get_state(p, PACE_MEDIUM, &st);
+    CHECK(st.in_window >= 1);
+    fc.now = N + 60000 + PACE_SLOT_MARGIN_MS;
+    pace_get_state(p, PACE_MEDIUM, &st);
+    CHECK_INT(st.in_window, 0);
+    pace_free(p);
+}
+
 static void test_acquire_fails_fast_when_penalised(void)
 {
     struct pace *p = pace_new(NULL, NULL);
@@ -265,6 +342,8 @@ int main(void)
     RUN(test_user_before_background);
     RUN(test_background_leaves_a_tenth);
     RUN(test_remaining_counts_others);
+    RUN(test_huge_limit_bounded_memory);
+    RUN(test_log_entries_capped);
     RUN(test_acquire_fails_fast_when_penalised);
     RUN(test_acquire_real_clock);
     return CHECK_DONE();

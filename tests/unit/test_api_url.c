@@ -108,16 +108,12 @@ static void test_rewrite(void)
     CHECK(out == NULL);
 }
 
-static void test_domain_and_host(void)
+static void test_host(void)
 {
     char *h = url_host("https://Media.RingCentral.com:443/x");
     CHECK_STR(h, "media.ringcentral.com");
     free(h);
     CHECK(url_host("nonsense") == NULL);
-    CHECK(url_host_in_domain("media.ringcentral.com", "ringcentral.com"));
-    CHECK(url_host_in_domain("ringcentral.com", "ringcentral.com"));
-    CHECK(!url_host_in_domain("evilringcentral.com", "ringcentral.com"));
-    CHECK(!url_host_in_domain("ringcentral.com.evil.org", "ringcentral.com"));
 }
 
 static void test_escape_and_log(void)
@@ -142,7 +138,7 @@ int main(void)
     RUN(test_allowed);
     RUN(test_same_origin);
     RUN(test_rewrite);
-    RUN(test_domain_and_host);
+    RUN(test_host);
     RUN(test_escape_and_log);
     return CHECK_DONE();
 }
