@@ -1,0 +1,108 @@
+/* ocr_tess — Tesseract through its C API (see ocr_tess.h). */
+#include "ocr/ocr_tess.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tesseract/capi.h>
+
+#include "ocr/ocr_text.h"
+#include "util/mem.h"
+
+struct ocr_tess {
+    const char *datadir; /* tessdata folder, NULL = built-in */
+    const char *lang;    /* "eng+deu" */
+    TessBaseAPI *api;    /* NULL until the first page */
+    int failed;          /* starting failed once: do not try again */
+};
+
+struct ocr_tess *ocr_tess_new(const char *datadir, const char *lang)
+{
+    struct ocr_tess *t = mem_calloc(1, sizeof(*t));
+    t->datadir = datadir;
+    t->lang = lang;
+    return t;
+}
+
+static int start(struct ocr_tess *t)
+{
+    if (t->api)
+        return 0;
+    if (t->failed)
+        return -ENOTSUP;
+    TessBaseAPI *api = TessBaseAPICreate();
+    /* Tesseract's own chatter (resolution guesses, ...) is not ours to log. */
+    TessBaseAPISetVariable(api, "debug_file", "/dev/null");
+    if (TessBaseAPIInit3(api, t->datadir, t->lang) != 0) {
+        fprintf(stderr, "rcfs-ocr: Tesseract cannot load language \"%s\" (tessdata: %s)\n", t->lang,
+                t->datadir ? t->datadir : "built-in");
+        TessBaseAPIDelete(api);
+        t->failed = 1;
+        return -ENOTSUP;
+    }
+    TessBaseAPISetPageSegMode(api, PSM_AUTO);
+    t->api = api;
+    return 0;
+}
+
+/* pix at square pixels of at least OCR_TESS_MIN_DPI; *dpi gets the result's. */
+static PIX *normalise(PIX *pix, double xres, double yres, int *dpi)
+{
+    if (xres <= 0 || yres <= 0) {
+        xres = 204;
+        yres = 196;
+    }
+    double target = xres > yres ? xres : yres;
+    if (target < OCR_TESS_MIN_DPI)
+        target = OCR_TESS_MIN_DPI;
+    *dpi = (int)(target + 0.5);
+    float sx = (float)(target / xres), sy = (float)(target / yres);
+    if (sx > 0.98f && sx < 1.02f && sy > 0.98f && sy < 1.02f)
+        return pixClone(pix);
+    return pixScale(pix, sx, sy);
+}
+
+int ocr_tess_page(struct ocr_tess *t, PIX *pix, double xres, double yres, struct buf *out)
+{
+    int dpi, rc = start(t);
+    if (rc)
+        return rc;
+    PIX *img = normalise(pix, xres, yres, &dpi);
+    if (!img)
+        return -EIO;
+    TessBaseAPISetImage2(t->api, img);
+    TessBaseAPISetSourceResolution(t->api, dpi);
+    char *text = TessBaseAPIGetUTF8Text(t->api);
+    pixDestroy(&img);
+    if (!text) {
+        TessBaseAPIClear(t->api);
+        return -EIO;
+    }
+    rc = ocr_text_page(out, text, strlen(text));
+    TessDeleteText(text);
+    TessBaseAPIClear(t->api);
+    return rc;
+}
+
+void ocr_tess_close(struct ocr_tess *t)
+{
+    if (!t)
+        return;
+    if (t->api) {
+        TessBaseAPIEnd(t->api);
+        TessBaseAPIDelete(t->api);
+    }
+    free(t);
+}
+
+const char *ocr_tess_versions(void)
+{
+    static char v[128];
+    if (!v[0]) {
+        char *lept = getLeptonicaVersion();
+        snprintf(v, sizeof(v), "tesseract %s, %s", TessVersion(), lept ? lept : "leptonica");
+        free(lept);
+    }
+    return v;
+}
