@@ -14,7 +14,7 @@ enum ocr_exit {
     OCR_EXIT_OK = 0,       /* the text was written */
     OCR_EXIT_USAGE = 2,    /* bad command line */
     OCR_EXIT_BADINPUT = 3, /* not a PDF or TIFF, or one too damaged to read */
-    OCR_EXIT_LIMIT = 4,    /* input over a limit: size, pages, pixels of a page */
+    OCR_EXIT_LIMIT = 4,    /* over a limit: size, pages, pixels of a page, text, memory */
     OCR_EXIT_ENGINE = 5,   /* Tesseract could not start (e.g. language data missing) */
     OCR_EXIT_SANDBOX = 6,  /* the sandbox could not be set up: nothing was parsed */
     OCR_EXIT_OUTPUT = 7,   /* writing the text failed (reader gone, output limit) */

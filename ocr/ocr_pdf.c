@@ -45,17 +45,22 @@ static PIX *render(PopplerPage *page, int index, unsigned dpi, uint64_t max_pixe
         pix = pixCreate((int)w, (int)h, 8);
     if (pix) {
         const unsigned char *data = cairo_image_surface_get_data(s);
-        int stride = cairo_image_surface_get_stride(s);
+        int stride = cairo_image_surface_get_stride(s), wpl = pixGetWpl(pix);
+        l_uint32 *dst = pixGetData(pix);
         for (int y = 0; y < (int)h; y++) {
             const uint32_t *row = (const uint32_t *)(data + (size_t)y * stride);
+            l_uint32 *line = dst + (size_t)y * wpl;
             for (int x = 0; x < (int)w; x++) {
                 uint32_t px = row[x];
                 unsigned luma =
                     (299 * (px >> 16 & 0xff) + 587 * (px >> 8 & 0xff) + 114 * (px & 0xff)) / 1000;
-                pixSetPixel(pix, x, y, luma);
+                SET_DATA_BYTE(line, x, luma);
             }
         }
         pixSetResolution(pix, (int)dpi, (int)dpi);
+    } else if (cairo_surface_status(s) == CAIRO_STATUS_NO_MEMORY) {
+        fprintf(stderr, "rcfs-ocr: PDF page %d: out of memory rendering it\n", index + 1);
+        *rc = -ENOMEM;
     } else {
         fprintf(stderr, "rcfs-ocr: PDF page %d cannot be rendered\n", index + 1);
         *rc = -EIO;

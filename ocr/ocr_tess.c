@@ -60,7 +60,12 @@ static PIX *normalise(PIX *pix, double xres, double yres, int *dpi)
     float sx = (float)(target / xres), sy = (float)(target / yres);
     if (sx > 0.98f && sx < 1.02f && sy > 0.98f && sy < 1.02f)
         return pixClone(pix);
-    return pixScale(pix, sx, sy);
+    PIX *grey = pixConvertTo8(pix, 0);
+    if (!grey)
+        return NULL;
+    PIX *scaled = pixScaleGrayLI(grey, sx, sy);
+    pixDestroy(&grey);
+    return scaled;
 }
 
 int ocr_tess_page(struct ocr_tess *t, PIX *pix, double xres, double yres, struct buf *out)

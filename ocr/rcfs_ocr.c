@@ -57,7 +57,7 @@ static void usage(FILE *f)
                "  -n NICE     niceness to add (default 10)\n"
                "  -p PAGES    most pages (default 200)\n"
                "  -x PIXELS   most pixels in one page (default 60000000)\n"
-               "  -r DPI      resolution image-only PDF pages are rendered at (default 300)\n"
+               "  -r DPI      resolution image-only PDF pages are rendered at (default 204)\n"
                "  -t BYTES    most bytes of text (default 16 MiB)\n"
                "  -V          print the versions that decide the text, and exit\n"
                "  --probe-sandbox  enter the sandbox, try what it must refuse, report\n"
@@ -204,6 +204,7 @@ static int exit_for(int rc)
         return OCR_EXIT_BADINPUT;
     case -E2BIG:
     case -EFBIG:
+    case -ENOMEM:
         return OCR_EXIT_LIMIT;
     case -ENOTSUP:
         return OCR_EXIT_ENGINE;
@@ -281,7 +282,7 @@ int main(int argc, char **argv)
         .lang = "eng",
         .max_text = 16u << 20,
         .lim = {.mem_bytes = 1024ull << 20, .cpu_s = 300, .nofile = 64, .nice = 10},
-        .doc = {.max_pages = 200, .max_pixels = 60000000, .render_dpi = 300},
+        .doc = {.max_pages = 200, .max_pixels = 60000000, .render_dpi = 204},
     };
     if (parse(argc, argv, &o)) {
         usage(stderr);
