@@ -362,3 +362,32 @@ def test_version_line(ocrrun, helper):
                        text=True, timeout=60)
     assert r.returncode == 0
     assert re.match(r"rcfs-ocr \S+ \(text format \d+; tesseract \S+", r.stdout), r.stdout
+
+
+# ------------------------------------------------------- the emulator's G4
+
+def test_emulator_g4_coder_round_trips_through_libtiff(tmp_path):
+    """Every run length in both colours, and drawn pages, decode to the same pixels."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+    import emu_content
+    import emu_faxpage
+    width = emu_faxpage.WIDTH
+    full = (1 << width) - 1
+    rows = []
+    for n in list(range(1, 130)) + list(range(192, width, 64)) + [width - 1, width]:
+        run = ((1 << n) - 1) << ((width - n) // 2)
+        rows += [run, full ^ run, 0]
+    pages = [rows,
+             emu_faxpage.draw_page(["Hello, fax 0123456789 !@#$%^&*()"], "rt:1"),
+             emu_faxpage.draw_page(["Low resolution"], "rt:2", high=False)]
+    tif = tmp_path / "g4.tif"
+    tif.write_bytes(emu_content.make_g4_tiff(pages, width))
+    for i, want in enumerate(pages):
+        pbm = subprocess.run(["convert", "%s[%d]" % (tif, i), "pbm:-"], capture_output=True,
+                             check=True).stdout
+        head = b"P4\n%d %d\n" % (width, len(want))
+        assert pbm.startswith(head)
+        got = pbm[len(head):]
+        stride = width // 8
+        assert [int.from_bytes(got[y * stride:(y + 1) * stride], "big")
+                for y in range(len(want))] == want, i
