@@ -181,6 +181,13 @@ fail_pipes:
     return rc;
 }
 
+/* strerror is not thread-safe for every value; this is. */
+static const char *errname(int err)
+{
+    const char *d = strerrordesc_np(err);
+    return d ? d : "unknown error";
+}
+
 /* The helper's own last "rcfs-ocr: " line, else its last line, or "". */
 static const char *last_line(struct run *r)
 {
@@ -299,7 +306,7 @@ int ocr_run(const struct ocr_job *job, char **text, size_t *len, char *why, size
     buf_init(&r.out, max_text);
     int rc = spawn_collect(argv, job->input_path, job->input_fd, timeout, &r);
     if (rc)
-        say(why, why_len, "rcfs-ocr cannot be started (%s): %s", job->helper, strerror(-rc));
+        say(why, why_len, "rcfs-ocr cannot be started (%s): %s", job->helper, errname(-rc));
     else
         rc = verdict(&r, timeout, why, why_len);
     if (rc) {
@@ -320,7 +327,7 @@ int ocr_helper_version(const char *helper, char *out, size_t cap)
     buf_init(&r.out, 4096);
     int rc = spawn_collect(argv, "/dev/null", -1, 10000, &r);
     if (rc)
-        say(out, cap, "rcfs-ocr cannot be started (%s): %s", helper, strerror(-rc));
+        say(out, cap, "rcfs-ocr cannot be started (%s): %s", helper, errname(-rc));
     else if ((rc = verdict(&r, 10000, out, cap)) == 0) {
         size_t n = strcspn(r.out.data ? r.out.data : "", "\n");
         if (n == 0 || n >= cap) {

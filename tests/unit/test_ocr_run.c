@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ocr/ocr_run.h"
@@ -68,6 +69,24 @@ static void test_text_and_input(void)
     CHECK_STR(text, "");
     CHECK_INT(len, 0);
     free(text);
+}
+
+/* A caller started with stdin and stdout closed still gets its text (its
+ * pipes land on fds 0 and 1, where the child's stdio goes). */
+static void test_caller_without_stdio(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(0);
+        close(1);
+        char *text;
+        size_t len;
+        int rc = run(tmp_path("cat.sh"), tmp_path("doc"), 0, &text, &len);
+        _exit(rc == 0 && strcmp(text, "page one\fpage two\n") == 0 ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void test_arguments(void)
@@ -266,6 +285,7 @@ int main(void)
     if (tmp_init())
         return 1;
     RUN(test_text_and_input);
+    RUN(test_caller_without_stdio);
     RUN(test_arguments);
     RUN(test_clean_environment_and_fds);
     RUN(test_failures);
