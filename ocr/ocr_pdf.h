@@ -24,8 +24,8 @@
  * Append the text of the PDF p[0..n) to out, pages separated by '\f'.
  * Returns 0, or -EINVAL (Poppler cannot open it), -E2BIG (over a limit),
  * -EFBIG (out full), -ENOMEM (memory limit while rendering), -ENOTSUP
- * (engine cannot start), -EIO (rendering or
- * Tesseract failed).  On error out holds a partial text.
+ * (engine cannot start), -EIO (rendering or Tesseract failed).  On error
+ * out holds a partial text.
  */
 int ocr_pdf_read(const uint8_t *p, size_t n, const struct ocr_doc_limits *lim, struct ocr_tess *t,
                  struct buf *out);

@@ -20,9 +20,13 @@ int ocr_tiff_read(const uint8_t *p, size_t n, const struct ocr_doc_limits *lim, 
     int rc = count < 0 ? count : 0;
     size_t offset = 0;
     for (int i = 0; !rc && i < count; i++) {
+        errno = 0;
         PIX *pix = pixReadMemFromMultipageTiff(p, n, &offset);
-        if (!pix || (uint32_t)pixGetWidth(pix) != pages[i].width ||
-            (uint32_t)pixGetHeight(pix) != pages[i].height) {
+        if (!pix && errno == ENOMEM) {
+            fprintf(stderr, "rcfs-ocr: TIFF page %d: out of memory decoding it\n", i + 1);
+            rc = -ENOMEM;
+        } else if (!pix || (uint32_t)pixGetWidth(pix) != pages[i].width ||
+                   (uint32_t)pixGetHeight(pix) != pages[i].height) {
             fprintf(stderr, "rcfs-ocr: TIFF page %d cannot be decoded\n", i + 1);
             rc = -EINVAL;
         } else if (i > 0 && buf_append(out, "\f", 1)) {

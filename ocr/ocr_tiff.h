@@ -20,8 +20,9 @@
 /*
  * Append the text of the TIFF p[0..n) to out, pages separated by '\f'.
  * Returns 0, or -EINVAL (not a TIFF, or a page that cannot be decoded),
- * -E2BIG (over a limit), -EFBIG (out full), -ENOTSUP (engine cannot
- * start), -EIO (Tesseract failed).  On error out holds a partial text.
+ * -E2BIG (over a limit), -EFBIG (out full), -ENOMEM (memory limit while
+ * decoding), -ENOTSUP (engine cannot start), -EIO (Tesseract failed).  On
+ * error out holds a partial text.
  */
 int ocr_tiff_read(const uint8_t *p, size_t n, const struct ocr_doc_limits *lim, struct ocr_tess *t,
                   struct buf *out);
