@@ -259,56 +259,83 @@ static int verdict(struct run *r, unsigned timeout_ms, char *why, size_t why_len
     return -EIO;
 }
 
-/* A Tesseract language list: names of [A-Za-z0-9_] joined by '+'. */
-static int lang_ok(const char *s)
+bool ocr_lang_ok(const char *lang)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 64 || s[0] == '+' || s[n - 1] == '+' || strstr(s, "++"))
-        return 0;
-    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+") == n;
+    size_t n = strlen(lang);
+    if (n == 0 || n > 64 || lang[0] == '+' || lang[n - 1] == '+' || strstr(lang, "++"))
+        return false;
+    return strspn(lang, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+") == n;
+}
+
+/* A job's command line, with room for one more argument. */
+struct job_argv {
+    char *argv[20];
+    char mem[24], cpu[24], nice[16], size[24], maxt[24];
+    int argc;
+    unsigned timeout_ms; /* the job's, defaults applied */
+    size_t max_text;     /* likewise */
+};
+
+/* Fill a from job; -EINVAL (why filled) for a job that cannot be run. */
+static int job_argv(const struct ocr_job *job, struct job_argv *a, char *why, size_t why_len)
+{
+    const char *lang = job->lang ? job->lang : "eng";
+    if (!job->helper || !ocr_lang_ok(lang) || (!job->input_path && job->input_fd < 0) ||
+        (job->tessdata && job->tessdata[0] != '/') || (job->mem_mb && job->mem_mb < 64) ||
+        job->nice < -1 || job->nice > 19) {
+        say(why, why_len, "rcfs-ocr: bad job (helper, language, input or limits)");
+        return -EINVAL;
+    }
+    a->timeout_ms = job->timeout_ms ? job->timeout_ms : OCR_DEFAULT_TIMEOUT_MS;
+    a->max_text = job->max_text ? job->max_text : OCR_DEFAULT_MAX_TEXT;
+    snprintf(a->mem, sizeof(a->mem), "%u", job->mem_mb ? job->mem_mb : OCR_DEFAULT_MEM_MB);
+    snprintf(a->cpu, sizeof(a->cpu), "%u", job->cpu_s ? job->cpu_s : (a->timeout_ms + 999) / 1000);
+    snprintf(a->nice, sizeof(a->nice), "%d",
+             job->nice == 0  ? OCR_DEFAULT_NICE
+             : job->nice < 0 ? 0
+                             : job->nice);
+    snprintf(a->size, sizeof(a->size), "%llu", (unsigned long long)job->input_size);
+    snprintf(a->maxt, sizeof(a->maxt), "%zu", a->max_text);
+    char *fixed[] = {(char *)job->helper,
+                     "-l",
+                     (char *)lang,
+                     "-m",
+                     a->mem,
+                     "-c",
+                     a->cpu,
+                     "-n",
+                     a->nice,
+                     "-t",
+                     a->maxt};
+    a->argc = 0;
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        a->argv[a->argc++] = fixed[i];
+    if (job->input_size) {
+        a->argv[a->argc++] = "-s";
+        a->argv[a->argc++] = a->size;
+    }
+    if (job->tessdata) {
+        a->argv[a->argc++] = "-d";
+        a->argv[a->argc++] = (char *)job->tessdata;
+    }
+    a->argv[a->argc] = NULL;
+    return 0;
 }
 
 int ocr_run(const struct ocr_job *job, char **text, size_t *len, char *why, size_t why_len)
 {
     *text = NULL;
     *len = 0;
-    const char *lang = job->lang ? job->lang : "eng";
-    if (!job->helper || !lang_ok(lang) || (!job->input_path && job->input_fd < 0) ||
-        (job->tessdata && job->tessdata[0] != '/') || (job->mem_mb && job->mem_mb < 64) ||
-        job->nice < -1 || job->nice > 19) {
-        say(why, why_len, "rcfs-ocr: bad job (helper, language, input or limits)");
+    struct job_argv a;
+    if (job_argv(job, &a, why, why_len))
         return -EINVAL;
-    }
-    unsigned timeout = job->timeout_ms ? job->timeout_ms : OCR_DEFAULT_TIMEOUT_MS;
-    size_t max_text = job->max_text ? job->max_text : OCR_DEFAULT_MAX_TEXT;
-    char mem[24], cpu[24], nice[16], size[24], maxt[24];
-    snprintf(mem, sizeof(mem), "%u", job->mem_mb ? job->mem_mb : OCR_DEFAULT_MEM_MB);
-    snprintf(cpu, sizeof(cpu), "%u", job->cpu_s ? job->cpu_s : (timeout + 999) / 1000);
-    snprintf(nice, sizeof(nice), "%d",
-             job->nice == 0  ? OCR_DEFAULT_NICE
-             : job->nice < 0 ? 0
-                             : job->nice);
-    snprintf(size, sizeof(size), "%llu", (unsigned long long)job->input_size);
-    snprintf(maxt, sizeof(maxt), "%zu", max_text);
-    char *argv[20] = {
-        (char *)job->helper, "-l", (char *)lang, "-m", mem, "-c", cpu, "-n", nice, "-t", maxt};
-    int argc = 11;
-    if (job->input_size) {
-        argv[argc++] = "-s";
-        argv[argc++] = size;
-    }
-    if (job->tessdata) {
-        argv[argc++] = "-d";
-        argv[argc++] = (char *)job->tessdata;
-    }
-    argv[argc] = NULL;
     struct run r = {.err_len = 0};
-    buf_init(&r.out, max_text);
-    int rc = spawn_collect(argv, job->input_path, job->input_fd, timeout, &r);
+    buf_init(&r.out, a.max_text);
+    int rc = spawn_collect(a.argv, job->input_path, job->input_fd, a.timeout_ms, &r);
     if (rc)
         say(why, why_len, "rcfs-ocr cannot be started (%s): %s", job->helper, errname(-rc));
     else
-        rc = verdict(&r, timeout, why, why_len);
+        rc = verdict(&r, a.timeout_ms, why, why_len);
     if (rc) {
         buf_free(&r.out);
         return -EIO;
@@ -316,6 +343,27 @@ int ocr_run(const struct ocr_job *job, char **text, size_t *len, char *why, size
     *len = r.out.len;
     *text = buf_steal(&r.out);
     return 0;
+}
+
+int ocr_check_lang(const struct ocr_job *job, char *why, size_t why_len)
+{
+    struct ocr_job probe = *job;
+    probe.input_path = "/dev/null";
+    probe.input_size = 0;
+    struct job_argv a;
+    if (job_argv(&probe, &a, why, why_len))
+        return -EINVAL;
+    a.argv[a.argc++] = "--check-lang";
+    a.argv[a.argc] = NULL;
+    struct run r = {.err_len = 0};
+    buf_init(&r.out, 4096);
+    int rc = spawn_collect(a.argv, probe.input_path, -1, a.timeout_ms, &r);
+    if (rc)
+        say(why, why_len, "rcfs-ocr cannot be started (%s): %s", job->helper, errname(-rc));
+    else
+        rc = verdict(&r, a.timeout_ms, why, why_len);
+    buf_free(&r.out);
+    return rc ? -EIO : 0;
 }
 
 int ocr_helper_version(const char *helper, char *out, size_t cap)

@@ -19,6 +19,7 @@
 #ifndef RCFS_OCR_RUN_H
 #define RCFS_OCR_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,22 @@ struct ocr_job {
  * bytes with the NUL) saying why, fit for a log.
  */
 int ocr_run(const struct ocr_job *job, char **text, size_t *len, char *why, size_t why_len);
+
+/*
+ * True when lang is a language list the helper accepts: Tesseract names
+ * ([A-Za-z0-9_], e.g. "eng", "chi_sim") joined by '+', at most 64 bytes.
+ * Says nothing about whether the data is installed (ocr_check_lang does).
+ */
+bool ocr_lang_ok(const char *lang);
+
+/*
+ * Start the helper as job would (its helper, lang, tessdata and limits; no
+ * document) and have it load the languages, e.g. to refuse a mount option
+ * ocr_lang=xx up front.  Returns 0 when Tesseract starts with them, -EINVAL
+ * for a job ocr_run would refuse, -EIO when the helper fails (the data is
+ * missing: why says which language; or any failure ocr_run reports).
+ */
+int ocr_check_lang(const struct ocr_job *job, char *why, size_t why_len);
 
 /*
  * The helper's version line (`rcfs-ocr -V`: its own version, its text

@@ -25,6 +25,23 @@ struct ocr_tess *ocr_tess_new(const char *datadir, const char *lang)
     return t;
 }
 
+/* The first name of the '+'-joined list lang that api did not load, or NULL. */
+static const char *missing_language(TessBaseAPI *api, const char *lang)
+{
+    char **loaded = TessBaseAPIGetLoadedLanguagesAsVector(api);
+    const char *missing = NULL;
+    for (const char *p = lang; *p && !missing; p += strcspn(p, "+"), p += *p == '+') {
+        size_t n = strcspn(p, "+");
+        int found = 0;
+        for (char **l = loaded; l && *l && !found; l++)
+            found = strlen(*l) == n && strncmp(*l, p, n) == 0;
+        if (!found)
+            missing = p;
+    }
+    TessDeleteTextArray(loaded);
+    return missing;
+}
+
 static int start(struct ocr_tess *t)
 {
     if (t->api)
@@ -41,9 +58,24 @@ static int start(struct ocr_tess *t)
         t->failed = 1;
         return -ENOTSUP;
     }
+    const char *missing = missing_language(api, t->lang);
+    if (missing) {
+        /* Tesseract starts with the languages it found and only warns. */
+        fprintf(stderr, "rcfs-ocr: Tesseract has no language \"%.*s\" (tessdata: %s)\n",
+                (int)strcspn(missing, "+"), missing, t->datadir ? t->datadir : "built-in");
+        TessBaseAPIEnd(api);
+        TessBaseAPIDelete(api);
+        t->failed = 1;
+        return -ENOTSUP;
+    }
     TessBaseAPISetPageSegMode(api, PSM_AUTO);
     t->api = api;
     return 0;
+}
+
+int ocr_tess_load(struct ocr_tess *t)
+{
+    return start(t);
 }
 
 /* pix at square pixels of at least OCR_TESS_MIN_DPI; *dpi gets the result's. */

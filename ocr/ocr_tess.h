@@ -31,6 +31,10 @@ struct ocr_tess;
  */
 struct ocr_tess *ocr_tess_new(const char *datadir, const char *lang);
 
+/* Load the languages now (they load with the first page otherwise).
+ * Returns 0, or -ENOTSUP as ocr_tess_page does. */
+int ocr_tess_load(struct ocr_tess *t);
+
 /*
  * Recognise one page image with resolution xres x yres dots per inch (0:
  * unknown, taken as 204 x 196).  Appends the text, trailing white space

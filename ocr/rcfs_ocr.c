@@ -23,6 +23,7 @@
 #include "ocr/ocr_doc.h"
 #include "ocr/ocr_exit.h"
 #include "ocr/ocr_pdf.h"
+#include "ocr/ocr_run.h"
 #include "ocr/ocr_sandbox.h"
 #include "ocr/ocr_tess.h"
 #include "ocr/ocr_tiff.h"
@@ -41,7 +42,8 @@ struct opts {
     uint64_t max_text;   /* most bytes of text */
     struct ocr_limits lim;
     struct ocr_doc_limits doc;
-    int probe;
+    int probe;      /* --probe-sandbox */
+    int check_lang; /* --check-lang */
 };
 
 static void usage(FILE *f)
@@ -60,6 +62,7 @@ static void usage(FILE *f)
                "  -r DPI      resolution image-only PDF pages are rendered at (default 204)\n"
                "  -t BYTES    most bytes of text (default 16 MiB)\n"
                "  -V          print the versions that decide the text, and exit\n"
+               "  --check-lang     load the languages (-l, -d) and exit: 0, or 5 when missing\n"
                "  --probe-sandbox  enter the sandbox, try what it must refuse, report\n"
                "Exit: 0 text written, 2 usage, 3 bad document, 4 over a limit, 5 OCR engine\n"
                "cannot start, 6 sandbox failed, 7 output failed, 8 internal error.\n");
@@ -76,18 +79,10 @@ static int number(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
     return 0;
 }
 
-/* Tesseract language list: names of [A-Za-z0-9_] joined by '+'. */
-static int lang_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64 || s[0] == '+' || s[n - 1] == '+' || strstr(s, "++"))
-        return 0;
-    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+") == n;
-}
-
 static int parse(int argc, char **argv, struct opts *o)
 {
     static const struct option longs[] = {{"probe-sandbox", no_argument, NULL, 'P'},
+                                          {"check-lang", no_argument, NULL, 'L'},
                                           {"version", no_argument, NULL, 'V'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
@@ -97,7 +92,7 @@ static int parse(int argc, char **argv, struct opts *o)
         int bad = 0;
         switch (c) {
         case 'l':
-            o->lang = optarg, bad = !lang_ok(optarg);
+            o->lang = optarg, bad = !ocr_lang_ok(optarg);
             break;
         case 'd':
             o->datadir = optarg;
@@ -128,6 +123,9 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'P':
             o->probe = 1;
+            break;
+        case 'L':
+            o->check_lang = 1;
             break;
         case 'V':
             printf("rcfs-ocr %s (text format %d; %s; %s)\n", RCFS_VERSION, TEXT_FORMAT,
@@ -303,6 +301,12 @@ int main(int argc, char **argv)
     if (o.probe) {
         printf("network namespace: %s\nuid: %u\n", netns ? "new" : "shared", (unsigned)getuid());
         return ocr_sandbox_probe() ? 1 : 0;
+    }
+    if (o.check_lang) {
+        struct ocr_tess *t = ocr_tess_new(o.datadir, o.lang);
+        rc = ocr_tess_load(t);
+        ocr_tess_close(t);
+        return rc ? OCR_EXIT_ENGINE : OCR_EXIT_OK;
     }
     return run(&o, fd);
 }

@@ -331,6 +331,17 @@ def test_missing_language_fails_cleanly(corpus, ocrrun):
     assert rc == 1 and "exit 5 (OCR engine cannot start)" in err and "xx_nolang" in err, err
 
 
+def test_language_check(ocrrun, helper):
+    path = built("OCRRUN", "ocrrun")
+    r = subprocess.run([path, "-H", helper, "-l", "eng+deu", "-L"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([path, "-H", helper, "-l", "eng+xx_nolang", "-L"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1 and "exit 5 (OCR engine cannot start)" in r.stderr, r.stderr
+    assert "no language \"xx_nolang\"" in r.stderr
+
+
 def test_two_languages(corpus, ocrrun, read_inbound):
     f = [f for f in corpus if f.inbound][0]
     rc, out, err = ocrrun(f.path, "-l", "eng+deu")

@@ -4,12 +4,14 @@
  *   ocrrun -H HELPER [-l LANG] [-T TIMEOUT_MS] [-m MEM_MB] [-c CPU_S] [-n NICE]
  *          [-t MAX_TEXT] [-s INPUT_SIZE] [-F] [-j THREADS] FILE
  *   ocrrun -H HELPER -V
+ *   ocrrun -H HELPER [-l LANG] -L
  *
  * Reads FILE through ocr_run (-F: as an open file descriptor rather than a
  * path) and writes the text to stdout; exit 0.  On failure it writes
  * "ocrrun: rc=<-errno> <why>" to stderr and exits 1.  -j THREADS runs the
  * same job on that many threads at once and requires every run to give the
- * same text (the text once on stdout).  -V prints ocr_helper_version.
+ * same text (the text once on stdout).  -V prints ocr_helper_version; -L
+ * runs ocr_check_lang (exit 0, or 1 with the reason on stderr).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +48,8 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     struct ocr_job job = {.input_fd = -1};
-    int use_fd = 0, version = 0, threads = 1, c;
-    while ((c = getopt(argc, argv, "H:l:T:m:c:n:t:s:Fj:V")) != -1) {
+    int use_fd = 0, version = 0, check = 0, threads = 1, c;
+    while ((c = getopt(argc, argv, "H:l:T:m:c:n:t:s:Fj:VL")) != -1) {
         switch (c) {
         case 'H':
             job.helper = optarg;
@@ -82,6 +84,9 @@ int main(int argc, char **argv)
         case 'V':
             version = 1;
             break;
+        case 'L':
+            check = 1;
+            break;
         default:
             return usage();
         }
@@ -90,6 +95,13 @@ int main(int argc, char **argv)
         char line[512];
         int rc = ocr_helper_version(job.helper, line, sizeof(line));
         fprintf(rc ? stderr : stdout, "%s%s\n", rc ? "ocrrun: " : "", line);
+        return rc ? 1 : 0;
+    }
+    if (check) {
+        char why[512];
+        int rc = ocr_check_lang(&job, why, sizeof(why));
+        if (rc)
+            fprintf(stderr, "ocrrun: rc=%d %s\n", rc, why);
         return rc ? 1 : 0;
     }
     if (optind + 1 != argc || threads < 1 || threads > 64)

@@ -268,6 +268,29 @@ static void test_threads(void)
     }
 }
 
+static void test_lang_check(void)
+{
+    CHECK(ocr_lang_ok("eng"));
+    CHECK(ocr_lang_ok("eng+deu+chi_sim"));
+    CHECK(!ocr_lang_ok(""));
+    CHECK(!ocr_lang_ok("eng+"));
+    CHECK(!ocr_lang_ok("eng++deu"));
+    CHECK(!ocr_lang_ok("../eng"));
+    CHECK(!ocr_lang_ok("eng deu"));
+    struct ocr_job job = {.helper = script("lang.sh", "case \"$*\" in\n"
+                                                      "*'-l deu '*'--check-lang') exit 0;;\n"
+                                                      "*) echo 'rcfs-ocr: no xx' >&2; exit 5;;\n"
+                                                      "esac"),
+                          .input_fd = -1,
+                          .lang = "deu"};
+    CHECK_INT(ocr_check_lang(&job, why, sizeof(why)), 0);
+    job.lang = "xx";
+    CHECK_INT(ocr_check_lang(&job, why, sizeof(why)), -EIO);
+    CHECK_STR(why, "rcfs-ocr exit 5 (OCR engine cannot start): rcfs-ocr: no xx");
+    job.lang = "x;y";
+    CHECK_INT(ocr_check_lang(&job, why, sizeof(why)), -EINVAL);
+}
+
 static void test_helper_version(void)
 {
     char out[128];
@@ -292,6 +315,7 @@ int main(void)
     RUN(test_deadline_kills_the_group);
     RUN(test_bad_jobs);
     RUN(test_threads);
+    RUN(test_lang_check);
     RUN(test_helper_version);
     tmp_rm_rf(base);
     return CHECK_DONE();
