@@ -333,7 +333,8 @@ int ocr_run(const struct ocr_job *job, char **text, size_t *len, char *why, size
     buf_init(&r.out, a.max_text);
     int rc = spawn_collect(a.argv, job->input_path, job->input_fd, a.timeout_ms, &r);
     if (rc)
-        say(why, why_len, "rcfs-ocr cannot be started (%s): %s", job->helper, errname(-rc));
+        say(why, why_len, "rcfs-ocr cannot be started (helper %s, document %s): %s", job->helper,
+            job->input_path ? job->input_path : "by descriptor", errname(-rc));
     else
         rc = verdict(&r, a.timeout_ms, why, why_len);
     if (rc) {

@@ -156,6 +156,7 @@ static void test_failures(void)
     CHECK(strstr(why, "not UTF-8") != NULL);
     /* the input cannot be opened: the spawn fails */
     CHECK_INT(run(tmp_path("cat.sh"), tmp_path("no-such-doc"), 0, &text, &len), -EIO);
+    CHECK(strstr(why, "no-such-doc): No such file or directory") != NULL);
     struct ocr_job job = {
         .helper = tmp_path("yes.sh"), .input_path = "/dev/null", .max_text = 1000};
     script("yes.sh", "exec yes");
