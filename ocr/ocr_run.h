@@ -32,8 +32,9 @@
 struct ocr_job {
     const char *helper;     /* path of rcfs-ocr (absolute); required */
     const char *input_path; /* the document; NULL: input_fd */
-    int input_fd;           /* the document when input_path is NULL (read by offset, from 0;
-                               the caller's file offset is not used or moved) */
+    int input_fd;           /* the document when input_path is NULL; a regular file is read
+                               by offset from 0 (the caller's offset is neither used nor
+                               moved), anything else as a stream */
     uint64_t input_size;    /* bytes of document at the start of the input (0: all of it);
                                e.g. a cache object's content size, its trailer excluded */
     const char *lang;       /* Tesseract languages, "eng" or "eng+deu" ...; NULL: "eng" */
