@@ -7,7 +7,9 @@ PY=/usr/bin/python3
 # Packages the build, the demo and the tests need.
 RCFS_PKGS="meson ninja-build pkg-config gcc libfuse3-dev fuse3 libcurl4-openssl-dev
 libjson-c-dev libpsl-dev libxxhash-dev libwebsockets-dev python3 python3-pytest
-python3-websockets attr rsync file procps psmisc"
+python3-websockets attr rsync file procps psmisc
+libtesseract-dev tesseract-ocr-eng tesseract-ocr-deu libleptonica-dev libpoppler-glib-dev
+libcairo2-dev libseccomp-dev poppler-utils libtiff-tools"
 
 # install_pkgs [extra packages...]: apt-get only what is not installed yet.
 install_pkgs() {

@@ -5,7 +5,8 @@ generator is a pure function of its arguments (no clock, no global random
 state), so the same message always yields the same bytes:
 
 - make_pdf      PDF 1.4, one uncompressed content stream per page (grep-able text)
-- make_tiff     little-endian bilevel TIFF, one uncompressed strip per page
+- make_image_pdf  PDF 1.4 whose pages are only a G4 image each (a faxed page)
+- make_g4_tiff  little-endian TIFF of G4 (CCITT T.6) fax pages, as fax services keep them
 - make_wav      RIFF/WAVE, 8 kHz 8-bit mono PCM, exact duration
 - make_mp3      MPEG-1 Layer III frames of silence behind an ID3v2.3 tag
 - make_png      8-bit RGB PNG
@@ -18,8 +19,10 @@ Standard library only.
 import struct
 import zlib
 
-__all__ = ["make_pdf", "make_tiff", "make_wav", "make_mp3", "make_png",
-           "make_jpeg", "make_gif"]
+import emu_g4
+
+__all__ = ["make_pdf", "make_image_pdf", "make_g4_tiff", "make_wav", "make_mp3",
+           "make_png", "make_jpeg", "make_gif"]
 
 
 # --------------------------------------------------------------------- PDF
@@ -65,6 +68,11 @@ def make_pdf(pages, title="Fax"):
                     "/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
                     % (pages_obj, font, contents)).encode("ascii"))
         kids.append(page)
+    return _pdf_file(objects, catalog, pages_obj, info, kids)
+
+
+def _pdf_file(objects, catalog, pages_obj, info, kids):
+    """Serialise PDF objects (index i = object i+1) with the page tree and xref."""
     objects[catalog - 1] = ("<< /Type /Catalog /Pages %d 0 R >>" % pages_obj).encode("ascii")
     objects[pages_obj - 1] = ("<< /Type /Pages /Kids [%s] /Count %d >>"
                               % (" ".join("%d 0 R" % k for k in kids), len(kids))).encode("ascii")
@@ -84,35 +92,56 @@ def make_pdf(pages, title="Fax"):
     return bytes(out)
 
 
+def make_image_pdf(pages, width, xres=204, yres=196, title="Fax"):
+    """A PDF 1.4 of image-only pages, as fax services render received faxes.
+
+    pages: a list of pages, each a list of bilevel rows (ints of width bits,
+    MSB leftmost, 1 = black).  Each page is one /CCITTFaxDecode (K -1, i.e.
+    G4) image XObject drawn over the whole page, whose size in points follows
+    from the pixels and the resolution; there is no text layer.
+    """
+    objects = []
+
+    def add(body):
+        objects.append(body)
+        return len(objects)
+
+    catalog = add(None)
+    pages_obj = add(None)
+    info = add(("<< /Title (%s) /Producer (rcemu) /Creator (rcemu fax receiver) >>"
+                % _pdf_escape(title)).encode("ascii"))
+    kids = []
+    for rows in pages:
+        g4 = emu_g4.g4_encode(rows, width)
+        wpt = width * 72.0 / xres
+        hpt = len(rows) * 72.0 / yres
+        image = add(b"<< /Type /XObject /Subtype /Image /Width %d /Height %d "
+                    b"/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode "
+                    b"/DecodeParms << /K -1 /Columns %d /Rows %d /EndOfBlock true >> "
+                    b"/Length %d >>\nstream\n" % (width, len(rows), width, len(rows), len(g4))
+                    + g4 + b"\nendstream")
+        stream = ("q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q\n" % (wpt, hpt)).encode("ascii")
+        contents = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"endstream")
+        page = add(("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %.2f %.2f] "
+                    "/Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>"
+                    % (pages_obj, wpt, hpt, image, contents)).encode("ascii"))
+        kids.append(page)
+    return _pdf_file(objects, catalog, pages_obj, info, kids)
+
+
 # -------------------------------------------------------------------- TIFF
-def _tiff_page(width, height, pattern):
-    """Bilevel rows (WhiteIsZero: 1 = black) drawing a bar code of pattern."""
-    row_bytes = (width + 7) // 8
-    white = bytes(row_bytes)
-    rows = []
-    bars = bytearray(row_bytes)
-    for i, byte in enumerate(pattern):
-        pos = 4 + i * 2
-        if pos < row_bytes - 4:
-            bars[pos] = byte | 0x81
-    bars = bytes(bars)
-    for y in range(height):
-        if 16 <= y < height - 16 and (y // 8) % 4 != 3:
-            rows.append(bars)
-        elif y in (4, 5, height - 6, height - 5):
-            rows.append(b"\xff" * row_bytes)
-        else:
-            rows.append(white)
-    return b"".join(rows)
+def make_g4_tiff(pages, width, xres=204, yres=196):
+    """A multi-page little-endian TIFF of G4 (CCITT T.6) pages, one strip each.
 
-
-def make_tiff(pages, width=864, height=256, resolution_y=98, tag=b""):
-    """A multi-page little-endian bilevel TIFF (uncompressed, one strip a page)."""
+    pages: a list of pages, each a list of bilevel rows (ints of width bits,
+    MSB leftmost, 1 = black), coded WhiteIsZero as fax TIFFs (Class F) are.
+    """
     out = bytearray(b"II*\x00\x00\x00\x00\x00")
     ifd_offsets = []
-    for page in range(pages):
-        pattern = (tag + b"p%d" % page)[:40]
-        data = _tiff_page(width, height, pattern)
+    count = len(pages)
+    for page, rows in enumerate(pages):
+        data = emu_g4.g4_encode(rows, width)
+        height = len(rows)
         if len(out) % 2:
             out += b"\x00"
         strip_off = len(out)
@@ -120,32 +149,34 @@ def make_tiff(pages, width=864, height=256, resolution_y=98, tag=b""):
         if len(out) % 2:
             out += b"\x00"
         xres_off = len(out)
-        out += struct.pack("<II", 204, 1)
+        out += struct.pack("<II", xres, 1)
         yres_off = len(out)
-        out += struct.pack("<II", resolution_y, 1)
+        out += struct.pack("<II", yres, 1)
         entries = [
             (254, 4, 1, 2),                 # NewSubfileType: page of a multi-page doc
             (256, 4, 1, width),             # ImageWidth
             (257, 4, 1, height),            # ImageLength
             (258, 3, 1, 1),                 # BitsPerSample
-            (259, 3, 1, 1),                 # Compression: none
+            (259, 3, 1, 4),                 # Compression: CCITT T.6 (G4)
             (262, 3, 1, 0),                 # Photometric: WhiteIsZero
+            (266, 3, 1, 1),                 # FillOrder: MSB first
             (273, 4, 1, strip_off),         # StripOffsets
             (277, 3, 1, 1),                 # SamplesPerPixel
             (278, 4, 1, height),            # RowsPerStrip
             (279, 4, 1, len(data)),         # StripByteCounts
             (282, 5, 1, xres_off),          # XResolution
             (283, 5, 1, yres_off),          # YResolution
+            (293, 4, 1, 0),                 # T6Options: no uncompressed mode
             (296, 3, 1, 2),                 # ResolutionUnit: inch
-            (297, 3, 2, page | (pages << 16)),  # PageNumber: page, total
+            (297, 3, 2, page | (count << 16)),  # PageNumber: page, total
         ]
         ifd_offsets.append(len(out))
         out += struct.pack("<H", len(entries))
-        for tag_id, typ, count, value in entries:
-            if typ == 3 and count == 1:
-                out += struct.pack("<HHIHH", tag_id, typ, count, value, 0)
+        for tag_id, typ, n, value in entries:
+            if typ == 3 and n == 1:
+                out += struct.pack("<HHIHH", tag_id, typ, n, value, 0)
             else:
-                out += struct.pack("<HHII", tag_id, typ, count, value)
+                out += struct.pack("<HHII", tag_id, typ, n, value)
         out += b"\x00\x00\x00\x00"  # next IFD, patched below
     struct.pack_into("<I", out, 4, ifd_offsets[0])
     for i, off in enumerate(ifd_offsets[:-1]):

@@ -34,6 +34,7 @@ import time
 from collections import OrderedDict
 
 import emu_content
+import emu_faxpage
 
 TYPES = ("Fax", "SMS", "VoiceMail", "Pager", "Text")
 DIRECTIONS = ("Inbound", "Outbound")
@@ -661,27 +662,12 @@ class Mailbox:
         k = att_id - mid
         created = iso_ms(ext.ctime[i])
         if typ == "Fax":
-            if k == 0 and d["tiff"]:
-                return emu_content.make_tiff(d["pages"], tag=str(mid).encode(),
-                                             resolution_y=196 if d["resolution"] == "High" else 98)
             if k == 2:
                 return ("Cover notes for fax %d\nPlease find the %s attached.\n"
                         % (mid, " and ".join(d["words"][:2]))).encode()
-            pages = []
-            for p in range(d["pages"]):
-                if p == 0:
-                    lines = ["FAX" if k == 0 else "SOURCE DOCUMENT",
-                             "From: %s" % (d["from"] or {}).get("phoneNumber", ext.phone),
-                             "To: %s" % d["to"][0].get("phoneNumber", ext.phone),
-                             "Date: %s" % created,
-                             "Pages: %d" % d["pages"],
-                             "Regarding: %s" % " ".join(d["words"]),
-                             "Reference: %s" % d["unique_word"]]
-                else:
-                    lines = ["Page %d of %d" % (p + 1, d["pages"]),
-                             "This page continues the %s for reference %s." % (
-                                 d["words"][p % len(d["words"])], d["unique_word"])]
-                pages.append(lines)
+            pages = self._fax_pages(ext, d, k, created)
+            if k == 0 and d["direction"] == "Inbound":
+                return self._image_fax(d, pages, created)
             return emu_content.make_pdf(pages, title="Fax %d" % mid)
         if typ == "VoiceMail":
             if k == 0:
@@ -704,6 +690,44 @@ class Mailbox:
         if ctype == "image/gif":
             return emu_content.make_gif(w, h, hue, comment)
         return emu_content.make_jpeg(w, h, hue, comment)
+
+    @staticmethod
+    def _fax_pages(ext, d, k, created):
+        """The text lines of each page of a fax's document k (0: rendered)."""
+        pages = []
+        for p in range(d["pages"]):
+            if p == 0:
+                lines = ["FAX" if k == 0 else "SOURCE DOCUMENT",
+                         "From: %s" % (d["from"] or {}).get("phoneNumber", ext.phone),
+                         "To: %s" % d["to"][0].get("phoneNumber", ext.phone),
+                         "Date: %s" % created,
+                         "Pages: %d" % d["pages"],
+                         "Regarding: %s" % " ".join(d["words"]),
+                         "Reference: %s" % d["unique_word"]]
+            else:
+                lines = ["Page %d of %d" % (p + 1, d["pages"]),
+                         "This page continues the %s for reference %s." % (
+                             d["words"][p % len(d["words"])], d["unique_word"])]
+            pages.append(lines)
+        return pages
+
+    def _image_fax(self, d, pages, created):
+        """An inbound fax as received: G4 TIFF or image-only PDF pages, each
+        under the line the sending machine stamps at the top."""
+        mid = d["id"]
+        high = d["resolution"] == "High"
+        sender = (d["from"] or {}).get("phoneNumber", "")
+        drawn = []
+        for p, lines in enumerate(pages):
+            stamp = "%s %s  From: %s  P.%d/%d" % (created[:10], created[11:16], sender,
+                                                 p + 1, len(pages))
+            drawn.append(emu_faxpage.draw_page([stamp] + lines,
+                                               "%d:%d:%d" % (self.seed, mid, p), high))
+        yres = 196 if high else 98
+        if d["tiff"]:
+            return emu_content.make_g4_tiff(drawn, emu_faxpage.WIDTH, 204, yres)
+        return emu_content.make_image_pdf(drawn, emu_faxpage.WIDTH, 204, yres,
+                                          title="Fax %d" % mid)
 
     # --------------------------------------------------------------- queries
     def select(self, ext, date_from=None, date_to=None, types=None, avail=None,

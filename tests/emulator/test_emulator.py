@@ -896,20 +896,139 @@ def test_content_only_on_media(emu, token, catalog):
     assert r.status == 200 and r.header("X-Rate-Limit-Group") == "Medium"
 
 
-def test_pdf_fax_content(emu, token, catalog):
+def test_outbound_fax_pdf_has_a_text_layer(emu, token, catalog):
+    """Outbound faxes are made from documents: their PDFs keep grep-able text."""
+    t = emu.truth(catalog["101"]["fax_two_sources"])
+    for att in attachment(t["record"], "RenderedDocument") + \
+            [a for a in attachment(t["record"], "SourceDocument")
+             if a["contentType"] == "application/pdf"]:
+        r = fetch(emu, token, att)
+        assert r.status == 200
+        assert r.header("Content-Type") == "application/pdf" == att["contentType"]
+        assert int(r.header("Content-Length")) == len(r.body)
+        assert r.body.startswith(b"%PDF-1.4") and r.body.rstrip().endswith(b"%%EOF")
+        assert t["unique_word"].encode() in r.body
+        for word in t["content_words"]:
+            assert word.encode() in r.body
+        assert r.body.count(b"/Type /Page ") == t["record"]["faxPageCount"]
+        assert b" Tj" in r.body and b"/Subtype /Image" not in r.body
+
+
+def test_inbound_pdf_fax_is_image_only(emu, token, catalog):
+    """Received faxes are scans: one G4 image a page at 204 dpi across, no text."""
     t = emu.truth(catalog["101"]["unread_fax"])
-    att = attachment(t["record"], "RenderedDocument")[0]
+    rec = t["record"]
+    assert rec["direction"] == "Inbound"
+    att = attachment(rec, "RenderedDocument")[0]
     r = fetch(emu, token, att)
-    assert r.status == 200
-    assert r.header("Content-Type") == "application/pdf" == att["contentType"]
-    assert int(r.header("Content-Length")) == len(r.body)
-    assert r.body.startswith(b"%PDF-1.4") and r.body.rstrip().endswith(b"%%EOF")
-    assert t["unique_word"].encode() in r.body
+    assert r.status == 200 and r.header("Content-Type") == "application/pdf"
+    body = r.body
+    assert body.startswith(b"%PDF-1.4") and body.rstrip().endswith(b"%%EOF")
+    pages = rec["faxPageCount"]
+    rows = 2200 if rec["faxResolution"] == "High" else 1100
+    assert body.count(b"/Type /Page ") == pages
+    assert body.count(b"/Filter /CCITTFaxDecode") == pages
+    assert body.count(b"/DecodeParms << /K -1 /Columns 1728 /Rows %d " % rows) == pages
+    assert body.count(b"/Width 1728 /Height %d " % rows) == pages
+    assert body.count(b"/MediaBox [0 0 609.88 808.16]") == pages   # 8.47 x 11.22 inches
+    assert b"BT" not in body and b"Tj" not in body and b"/Font" not in body
     for word in t["content_words"]:
-        assert word.encode() in r.body
-    assert r.body.count(b"/Type /Page ") == t["record"]["faxPageCount"]
-    assert r.body == emu.control("GET", "/control/messages/%s/content/%s" % (
-        t["record"]["id"], att["id"]), raw=True).body
+        assert word.encode() not in body
+    # xref offsets point at their objects
+    xref = int(body.rsplit(b"startxref\n", 1)[1].split()[0])
+    entries = body[xref:].split(b"\n")[3:3 + body.count(b" 0 obj\n")]
+    for num, entry in enumerate(entries, 1):
+        off = int(entry.split()[0])
+        assert body[off:].startswith(b"%d 0 obj\n" % num)
+    assert body == emu.control("GET", "/control/messages/%s/content/%s" % (
+        rec["id"], att["id"]), raw=True).body
+
+
+def tiff_pages(body):
+    """[{tag: value}] of a little-endian TIFF's IFD chain (single values only)."""
+    assert body[:4] == b"II*\x00"
+    out = []
+    ifd = struct.unpack_from("<I", body, 4)[0]
+    while ifd:
+        n = struct.unpack_from("<H", body, ifd)[0]
+        tags = {}
+        for k in range(n):
+            tag, typ, count = struct.unpack_from("<HHI", body, ifd + 2 + 12 * k)
+            if typ == 3:
+                tags[tag] = struct.unpack_from("<HH", body, ifd + 2 + 12 * k + 8)
+                tags[tag] = tags[tag][0] if count == 1 else tags[tag]
+            elif typ == 4:
+                tags[tag] = struct.unpack_from("<I", body, ifd + 2 + 12 * k + 8)[0]
+            elif typ == 5:
+                off = struct.unpack_from("<I", body, ifd + 2 + 12 * k + 8)[0]
+                tags[tag] = struct.unpack_from("<II", body, off)
+        out.append(tags)
+        ifd = struct.unpack_from("<I", body, ifd + 2 + 12 * n)[0]
+    return out
+
+
+def test_g4_tiff_fax_structure(emu, token, catalog):
+    for ext in ("101", "102"):
+        rec = emu.truth(catalog[ext]["tiff_fax"])["record"]
+        r = fetch(emu, token, rec["attachments"][0])
+        assert r.header("Content-Type") == "image/tiff"
+        pages = tiff_pages(r.body)
+        assert len(pages) == rec["faxPageCount"]
+        high = rec["faxResolution"] == "High"
+        for i, tags in enumerate(pages):
+            assert tags[256] == 1728 and tags[257] == (2200 if high else 1100)
+            assert tags[259] == 4 and tags[262] == 0 and tags[258] == 1  # G4, WhiteIsZero
+            assert tags[282] == (204, 1) and tags[283] == ((196 if high else 98), 1)
+            assert tags[297] == (i, len(pages))
+            assert tags[273] + tags[279] <= len(r.body)
+            strip = r.body[tags[273]:tags[273] + tags[279]]
+            tail = bin(int.from_bytes(strip[-5:], "big")).rstrip("0")
+            assert tail.endswith("000000000001" * 2)   # EOFB, then zero padding
+            assert 1000 < len(strip) < 60000   # text on a page, not a blank or a raw bitmap
+
+
+def test_fax_pages_deterministic_text_skew_and_noise():
+    import emu_faxpage
+    lines = ["FAX", "Regarding: invoice contract", "Reference: ref400000001004"]
+    a = emu_faxpage.draw_page(lines, "1:400000001004:0")
+    assert a == emu_faxpage.draw_page(lines, "1:400000001004:0")
+    b = emu_faxpage.draw_page(lines, "2:400000001004:0")
+    assert a != b
+    assert len(a) == emu_faxpage.HIGH_ROWS and all(r >> emu_faxpage.WIDTH == 0 for r in a)
+    low = emu_faxpage.draw_page(lines, "1:400000001004:0", high=False)
+    assert low == a[::2]
+    inked = [y for y, r in enumerate(a) if bin(r).count("1") > 10]
+    assert 60 < len(inked) < 400 and inked[0] >= emu_faxpage.TOP - 20
+    # specks: isolated black pixels far from the text
+    assert sum(1 for r in a[inked[-1] + 100:] if r) >= 20
+    # skew: a line's ink starts on different rows at its two ends
+    for key in ("3:1:0", "4:1:0", "5:1:0"):
+        c = emu_faxpage.draw_page(["M" * 60], key)
+        tops = []
+        for cols in ((emu_faxpage.LEFT + 30, emu_faxpage.LEFT + 90), (1200, 1260)):
+            mask = ((1 << 60) - 1) << (emu_faxpage.WIDTH - cols[1])
+            tops.append(next(y for y, r in enumerate(c) if bin(r & mask).count("1") > 8))
+        if tops[0] != tops[1]:
+            break
+    else:
+        pytest.fail("no skew in three pages")
+
+
+def test_g4_known_codes():
+    import emu_g4
+    # One white row: V0.  Then one black pixel at column 0 under a white
+    # row: horizontal mode, white run 0, black run 1, then V0 to the end.
+    bits = "1" + "001" + "00110101" + "010" + "1" + "000000000001" * 2
+    bits += "0" * (-len(bits) % 8)
+    want = int(bits, 2).to_bytes(len(bits) // 8, "big")
+    assert emu_g4.g4_encode([0, 1 << 1727], 1728) == want
+    # A black row (horizontal: white 0, black 1728 = make-up 1728 + 0), then
+    # the same row again: V0 for the change at 0, V0 for the end.
+    bits = "001" + "00110101" + "0000001100101" + "0000110111" + "1" * 2
+    bits += "000000000001" * 2
+    bits += "0" * (-len(bits) % 8)
+    full = (1 << 1728) - 1
+    assert emu_g4.g4_encode([full, full], 1728) == int(bits, 2).to_bytes(len(bits) // 8, "big")
 
 
 def test_binary_content_is_valid(emu, token, catalog):
@@ -917,13 +1036,7 @@ def test_binary_content_is_valid(emu, token, catalog):
     tiff = emu.truth(roles["tiff_fax"])["record"]
     r = fetch(emu, token, tiff["attachments"][0])
     assert r.header("Content-Type") == "image/tiff" and r.body[:4] == b"II*\x00"
-    ifd = struct.unpack_from("<I", r.body, 4)[0]
-    pages = 0
-    while ifd:
-        pages += 1
-        n = struct.unpack_from("<H", r.body, ifd)[0]
-        ifd = struct.unpack_from("<I", r.body, ifd + 2 + 12 * n)[0]
-    assert pages == tiff["faxPageCount"]
+    assert len(tiff_pages(r.body)) == tiff["faxPageCount"]
 
     vm = emu.truth(roles["wav_transcribed"])["record"]
     audio = attachment(vm, "AudioRecording")[0]
