@@ -11,7 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/log.h"
+
 static int verdict_fd = -1;
+static bool log_debug_lines;
 
 /* The parent: wait for one byte (0 = ready) or the pipe's end. */
 static void parent_wait(pid_t child, int fd, const char *where, int timeout_s)
@@ -30,8 +33,9 @@ static void parent_wait(pid_t child, int fd, const char *where, int timeout_s)
     _exit(v == 0 ? 0 : 1);
 }
 
-int daemon_begin(const char *where, int timeout_s)
+int daemon_begin(const char *where, int timeout_s, bool debug)
 {
+    log_debug_lines = debug;
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0)
         return -errno;
@@ -52,18 +56,11 @@ int daemon_begin(const char *where, int timeout_s)
     return 0;
 }
 
-void daemon_done(bool ok)
+/* Detach from the terminal: the log to syslog, stdio to /dev/null, / as
+ * the working folder. */
+static void detach(void)
 {
-    if (verdict_fd < 0)
-        return;
-    unsigned char v = ok ? 0 : 1;
-    if (write(verdict_fd, &v, 1) != 1) {
-        /* The parent is gone: nobody to tell. */
-    }
-    close(verdict_fd);
-    verdict_fd = -1;
-    if (!ok)
-        return;
+    log_init(true, log_debug_lines);
     if (chdir("/") != 0) {
         /* Stay where we are; nothing depends on it. */
     }
@@ -75,4 +72,18 @@ void daemon_done(bool ok)
         if (null > 2)
             close(null);
     }
+}
+
+void daemon_done(bool ok)
+{
+    if (verdict_fd < 0)
+        return;
+    if (ok)
+        detach();
+    unsigned char v = ok ? 0 : 1;
+    if (write(verdict_fd, &v, 1) != 1) {
+        /* The parent is gone: nobody to tell. */
+    }
+    close(verdict_fd);
+    verdict_fd = -1;
 }

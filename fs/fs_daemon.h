@@ -21,11 +21,14 @@
  * return 0 (the caller then calls daemon_done exactly once).  Returns
  * -errno when the fork itself failed (still in the only process).
  */
-int daemon_begin(const char *where, int timeout_s);
+int daemon_begin(const char *where, int timeout_s, bool debug);
 
-/* The child's verdict: ok or not.  On ok, stdin, stdout and stderr are
- * redirected to /dev/null (log to syslog or a file from now on) and the
- * working folder becomes /.  Idempotent; a no-op in the foreground. */
+/* The child's verdict: ok or not.  On ok, the log goes to syslog (debug
+ * lines too when debug was given), stdin, stdout and stderr are redirected
+ * to /dev/null, and the working folder becomes /, all before the parent is
+ * told: the parent's "mounted" line is the last the terminal sees.  Until
+ * then the child logs to the terminal's stderr.  Idempotent; a no-op in
+ * the foreground. */
 void daemon_done(bool ok);
 
 #endif

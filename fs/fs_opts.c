@@ -19,7 +19,7 @@ struct raw {
     char *cache_dir, *cache_max, *media_url, *credentials;
     int poll, timeout, max_downloads, probe_kib, no_thumbnails, purge;
     int uid, gid;
-    char *umask;
+    char *umask, *push, *prefetch;
     bool allow_other;
     char *pos[3];
     int npos;
@@ -44,6 +44,8 @@ static const struct fuse_opt specs[] = {
     OPT("uid=%d", uid, 0),
     OPT("gid=%d", gid, 0),
     OPT("umask=%s", umask, 0),
+    OPT("push=%s", push, 0),
+    OPT("prefetch=%s", prefetch, 0),
     FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
@@ -161,6 +163,19 @@ static char *default_cache_dir(void)
     return mem_printf("%s/.cache/rcfs", h);
 }
 
+/* NAME=on|off into *off (true for off; unset: on).  Returns 0 or -1 after one line. */
+static int on_off(const char *name, const char *v, bool *off)
+{
+    if (!v || strcmp(v, "on") == 0)
+        return 0;
+    if (strcmp(v, "off") == 0) {
+        *off = true;
+        return 0;
+    }
+    fprintf(stderr, "rcfs: %s=%s: say on or off\n", name, v);
+    return -1;
+}
+
 /* uid=, gid=, umask= into o.  Returns 0 or -1 after one line. */
 static int set_owner(const struct raw *r, struct fs_opts *o)
 {
@@ -237,7 +252,8 @@ int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *ar
     o->probe_kib = r.probe_kib;
     o->no_thumbnails = r.no_thumbnails;
     o->purge = r.purge;
-    if (set_owner(&r, o) < 0)
+    if (set_owner(&r, o) < 0 || on_off("push", r.push, &o->no_push) < 0 ||
+        on_off("prefetch", r.prefetch, &o->no_prefetch) < 0)
         goto out;
     /* Other users may see the mount only through the kernel's own checks
      * of the modes and owners rcfs shows. */
@@ -252,6 +268,8 @@ out:
     free(r.media_url);
     free(r.credentials);
     free(r.umask);
+    free(r.push);
+    free(r.prefetch);
     return rc;
 }
 
@@ -286,6 +304,10 @@ void fs_opts_help(const char *prog)
            "    probe_kib=N              a size probe asks for the first N KiB and keeps\n"
            "                             the file when that is all of it (default 4096)\n"
            "    no_thumbnails            refuse downloads for thumbnailer processes\n"
+           "    push=on|off              push notifications from the server (default on);\n"
+           "                             with them, poll is a safety net (>= 900 s)\n"
+           "    prefetch=on|off          download new faxes and voicemails ahead of time\n"
+           "                             (default on)\n"
            "    purge                    removing a message inside Deleted/ purges it\n"
            "                             (default: refused with EPERM)\n"
            "    uid=N, gid=N             owner and group shown (default: yours)\n"

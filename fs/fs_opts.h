@@ -29,6 +29,8 @@ struct fs_opts {
     int probe_kib;                    /* size probe length in KiB */
     bool no_thumbnails;               /* refuse downloads for thumbnailers */
     bool purge;                       /* removing inside Deleted/ purges (default: refused) */
+    bool no_push;                     /* push=off: poll only */
+    bool no_prefetch;                 /* prefetch=off */
     bool uid_set, gid_set, umask_set; /* uid=, gid=, umask= were given */
     uid_t uid;                        /* owner shown (default: the mounting user) */
     gid_t gid;                        /* group shown (default: the mounting user's) */

@@ -83,16 +83,30 @@ static void *signal_main(void *arg)
     return NULL;
 }
 
+/* The log line of a mount that is up. */
+static void say_mounted(const char *mountpoint, struct mb *mb)
+{
+    log_info("rcfs %s mounted on %s (%s)", RCFS_VERSION, mountpoint,
+             mb_offline(mb) ? "offline" : "online");
+}
+
+struct ready_arg {
+    const char *mountpoint;
+    struct mb *mb;
+};
+
 /* Readiness: once the kernel answers a stat of the mount point, the INIT
  * handshake is over and the mount is usable: tell the waiting parent. */
 static void *ready_main(void *arg)
 {
-    const char *mountpoint = arg;
+    const struct ready_arg *ra = arg;
     struct stat st;
-    bool ok = stat(mountpoint, &st) == 0 && st.st_ino == FUSE_ROOT_ID;
+    bool ok = stat(ra->mountpoint, &st) == 0 && st.st_ino == FUSE_ROOT_ID;
     if (!ok) /* stderr is still the terminal's */
-        die("the mount on %s did not become usable", mountpoint);
+        die("the mount on %s did not become usable", ra->mountpoint);
     daemon_done(ok);
+    if (ok) /* now to syslog */
+        say_mounted(ra->mountpoint, ra->mb);
     return NULL;
 }
 
@@ -109,6 +123,8 @@ static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
         .timeout_s = o->timeout,
         .max_downloads = o->max_downloads,
         .purge = o->purge,
+        .no_push = o->no_push,
+        .no_prefetch = o->no_prefetch,
         .verbose_http = o->debug,
         .events = fs_events(fs),
     };
@@ -195,12 +211,13 @@ static int run(struct fs *fs, struct fuse_session *se, const struct fs_opts *o)
         return 1;
     }
     bool readiness = !o->foreground;
-    if (readiness && pthread_create(&ready_thread, NULL, ready_main, o->mountpoint) != 0) {
+    struct ready_arg ra = {o->mountpoint, fs->mb};
+    if (readiness && pthread_create(&ready_thread, NULL, ready_main, &ra) != 0) {
         daemon_done(true); /* cannot check: the mount itself succeeded */
         readiness = false;
     }
-    log_info("rcfs %s mounted on %s (%s)", RCFS_VERSION, o->mountpoint,
-             mb_offline(fs->mb) ? "offline" : "online");
+    if (!readiness)
+        say_mounted(o->mountpoint, fs->mb);
     rc = serve(se, o->singlethread);
     fs_live_stop(fs->live); /* its system calls on the mount end with the session */
     if (readiness)
@@ -222,7 +239,7 @@ static int start(struct fs_opts *o, struct fuse_args *args)
         die("mount point %s is not a folder", o->mountpoint);
         return 1;
     }
-    if (!o->foreground && daemon_begin(o->mountpoint, o->timeout + 60) < 0) {
+    if (!o->foreground && daemon_begin(o->mountpoint, o->timeout + 60, o->debug) < 0) {
         die("cannot go to the background: %s", strerror(errno));
         return 1;
     }
@@ -234,11 +251,8 @@ static int start(struct fs_opts *o, struct fuse_args *args)
     fs_setup(&fs, o);
     int ret = 1;
     struct fuse_session *se = mount_all(&fs, o, args);
-    if (se) {
-        if (!o->foreground)
-            log_init(true, o->debug);
+    if (se)
         ret = run(&fs, se, o);
-    }
     daemon_done(false); /* no-op when the mount was reported ready */
     /* Mailbox threads notify the kernel through the session and use the
      * open-file table: stop them first. */

@@ -139,6 +139,8 @@ struct mb_config {
     int timeout_s;           /* bound of a call (mb_call.deadline_ms == 0) and of the login */
     int max_downloads;       /* content transfers at once */
     bool purge;              /* removing a message inside Deleted/ purges it (else -EPERM) */
+    bool no_push;            /* do not subscribe to push notifications (poll only) */
+    bool no_prefetch;        /* do not download new faxes and voicemails ahead of time */
     bool verbose_http;       /* log each request line at debug level (never a secret) */
     struct mb_events events; /* notification hooks */
 };

@@ -191,6 +191,33 @@ struct mb_loop {
     uint64_t rounds_done;    /* [LP] sync rounds finished */
 };
 
+/* Push notifications (mb_push.c). */
+struct api_ws;
+struct push_expect {
+    uint32_t ext; /* extension */
+    uint64_t id;  /* a message an event announced */
+    int tries;    /* ISyncs that did not bring it yet (the server's lag) */
+};
+struct mb_push {
+    struct api_ws *ws;           /* [I after mb_start] the notifier, NULL when push is off */
+    _Atomic bool up;             /* [A] a live subscription: polling is only a safety net */
+    bool *want;                  /* [LP] per extension: an ISync is due */
+    uint8_t *tries;              /* [LP] per extension: ISyncs since an event that brought
+                                    nothing yet (the server's lag) */
+    int64_t due;                 /* [LP] mono ms when the burst's ISyncs run, 0 none */
+    struct push_expect *expect;  /* [LP] new messages announced, not seen yet */
+    size_t n_expect, cap_expect; /* [LP] */
+};
+
+/* Background downloads of what just arrived (mb_prefetch.c). */
+struct mb_prefetch {
+    pthread_t thread; /* the downloader */
+    bool started;     /* [I after mb_start] */
+    bool stop;        /* [LP] */
+    uint32_t *queue;  /* [LP] slots to download, oldest first */
+    size_t n, cap;    /* [LP] */
+};
+
 /* Reachability of the server. */
 struct mb_net {
     _Atomic bool offline;      /* [A] the last attempt found the server unreachable */
@@ -218,6 +245,8 @@ struct mb_opts {
     int probe_bytes;         /* [I] size probes ask for this many bytes */
     int timeout_s;           /* [I] default bound of a call */
     bool purge;              /* [I] purging through Deleted/ is allowed */
+    bool push;               /* [I] subscribe to push notifications */
+    bool prefetch;           /* [I] download new faxes and voicemails at once */
     struct mb_events events; /* [I] notification hooks */
 };
 
@@ -231,6 +260,8 @@ struct mb {
     struct mb_flights fl;
     struct mb_batches bt;
     struct mb_loop lp;
+    struct mb_push push;
+    struct mb_prefetch pf;
     struct mb_net net;
     struct mb_persist ps;
 };

@@ -14,6 +14,8 @@
 #include "mailbox/mb_index.h"
 #include "mailbox/mb_internal.h"
 #include "mailbox/mb_loop.h"
+#include "mailbox/mb_prefetch.h"
+#include "mailbox/mb_push.h"
 #include "mailbox/mb_state.h"
 #include "util/cond.h"
 #include "util/isotime.h"
@@ -29,6 +31,8 @@ static struct mb *alloc_mb(const struct mb_config *cfg)
         .probe_bytes = cfg->probe_bytes,
         .timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60,
         .purge = cfg->purge,
+        .push = !cfg->no_push,
+        .prefetch = !cfg->no_prefetch,
         .events = cfg->events,
     };
     pthread_rwlock_init(&m->ix.lock, NULL);
@@ -191,6 +195,7 @@ int mb_open(const struct mb_config *cfg, struct mb **out, char *err, size_t errl
     if (!m->created_ms)
         m->created_ms = isotime_now_ms();
     unique_ext_names(m);
+    push_init(m);
     *out = m;
     return 0;
 }
@@ -208,14 +213,20 @@ int mb_start(struct mb *m)
         log_warn("cannot record the daemon's pid in the cache folder's lock file");
     cobj_set_pressure_hook(m->ps.objects, release_idle, m);
     int rc = cobj_store_start(m->ps.objects);
-    if (rc < 0)
-        return rc;
-    return loop_start(m);
+    if (rc == 0)
+        rc = loop_start(m);
+    if (rc == 0)
+        rc = prefetch_start(m);
+    if (rc == 0)
+        rc = push_start(m);
+    return rc;
 }
 
 void mb_stop(struct mb *m)
 {
-    loop_stop(m);
+    push_stop(m); /* no more events */
+    loop_stop(m); /* ends the client's calls in progress too */
+    prefetch_stop(m);
     if (m->ps.objects)
         cobj_set_pressure_hook(m->ps.objects, NULL, NULL);
 }
@@ -230,6 +241,7 @@ void mb_free(struct mb *m)
         if (rc < 0)
             log_err("could not save the state: %s", strerror(-rc));
     }
+    push_free(m);
     idx_clear(m);
     rlog_close(m->ps.rlog);
     cobj_store_close(m->ps.objects);

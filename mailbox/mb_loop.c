@@ -7,6 +7,7 @@
 
 #include "mailbox/mb_fetch.h"
 #include "mailbox/mb_net.h"
+#include "mailbox/mb_push.h"
 #include "mailbox/mb_state.h"
 #include "mailbox/mb_sync.h"
 #include "util/cond.h"
@@ -93,7 +94,10 @@ static void round_all(struct mb *m)
  * after the last attempt, polling or not. */
 static int64_t next_round(struct mb *m, int64_t last_end)
 {
-    int64_t next = m->o.poll_s > 0 ? last_end + (int64_t)m->o.poll_s * 1000 : 0;
+    int64_t poll_s = m->o.poll_s;
+    if (poll_s > 0 && atomic_load(&m->push.up) && poll_s < PUSH_SAFETY_S)
+        poll_s = PUSH_SAFETY_S; /* push says what changed: polling is a safety net */
+    int64_t next = poll_s > 0 ? last_end + poll_s * 1000 : 0;
     if (mb_offline(m)) {
         int64_t retry = last_end + NET_RETRY_MS;
         if (!next || retry < next)
@@ -103,7 +107,7 @@ static int64_t next_round(struct mb *m, int64_t last_end)
 }
 
 /* What the loop does next. */
-enum loop_work { WORK_STOP, WORK_ROUND, WORK_STALE };
+enum loop_work { WORK_STOP, WORK_ROUND, WORK_STALE, WORK_PUSH };
 
 /* Wait (lp.lock held) until a round or a stale refresh is due, a round is
  * asked for, or stop.  The due times are computed again on every wake-up:
@@ -117,11 +121,15 @@ static enum loop_work wait_work(struct mb *m, int64_t last_end)
         int64_t due = last_end ? next_round(m, last_end) : now;
         if (m->lp.refresh || (due && now >= due))
             return WORK_ROUND;
-        int64_t stale = m->lp.stale_due;
+        int64_t stale = m->lp.stale_due, pushed = push_due(m);
+        if (pushed && now >= pushed)
+            return WORK_PUSH;
         if (stale && now >= stale && !mb_offline(m))
             return WORK_STALE;
         if (stale && !mb_offline(m) && (!due || stale < due))
             due = stale;
+        if (pushed && (!due || pushed < due))
+            due = pushed;
         if (due)
             cond_wait_until(&m->lp.cond, &m->lp.lock, due);
         else
@@ -136,7 +144,7 @@ static void *loop_main(void *arg)
     for (;;) {
         mu_lock(&m->lp.lock, RANK_LP, "loop");
         enum loop_work w = wait_work(m, last_end);
-        if (w != WORK_STOP)
+        if (w == WORK_ROUND || w == WORK_STALE)
             m->lp.stale_due = 0; /* a round refreshes stale records too */
         if (w == WORK_ROUND) {
             m->lp.refresh = false;
@@ -145,6 +153,10 @@ static void *loop_main(void *arg)
         mu_unlock(&m->lp.lock, RANK_LP);
         if (w == WORK_STOP)
             break;
+        if (w == WORK_PUSH) {
+            push_run(m);
+            continue;
+        }
         refresh_stale(m);
         if (w == WORK_STALE)
             continue;

@@ -153,5 +153,5 @@ int sync_ext(struct mb *m, uint32_t ext)
     free(sc.refresh);
     if (rc < 0)
         log_warn("sync of %s failed: %s", name, strerror(-rc));
-    return rc;
+    return rc < 0 ? rc : (int)(sc.applied > INT32_MAX ? INT32_MAX : sc.applied);
 }

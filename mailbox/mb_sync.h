@@ -24,7 +24,8 @@
 #define SYNC_CALL_MS (120 * 1000)
 
 /* One FSync or ISync of extension ext (and a relisting when the token was
- * refused).  Takes the locks it needs.  Returns 0 or -errno. */
+ * refused).  Takes the locks it needs.  Returns how many changes it applied
+ * (>= 0), or -errno. */
 int sync_ext(struct mb *m, uint32_t ext);
 
 #endif

@@ -159,7 +159,7 @@ class Emulator:
     def reset_counts(self):
         return self._call("POST", "/control/counts/reset", {})
 
-    BACKGROUND_ROUTES = ("list", "sync_fsync", "sync_isync", "token")
+    BACKGROUND_ROUTES = ("list", "sync_fsync", "sync_isync", "token", "wstoken")
 
     def foreground_routes(self):
         """Counted routes other than what rcfs's background work sends

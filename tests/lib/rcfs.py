@@ -52,7 +52,9 @@ class Mount:
         self.credentials = credentials or os.path.join(workdir, "credentials")
         if emu is not None and not os.path.exists(self.credentials):
             emu.write_credentials(self.credentials)
-        self.opts = {"poll": "0", "timeout": "20"}
+        # Push off unless a test asks for it: most tests count requests and
+        # steer syncs with `touch`; test_push.py and test_live.py turn it on.
+        self.opts = {"poll": "0", "timeout": "20", "push": "off"}
         self.opts.update(opts or {})
         self.args = list(args)
         self.env = env
