@@ -184,6 +184,12 @@ static void ev_extension_gone(void *ctx, uint32_t ext, const char *name)
     fs_notify_entry(fs->notify, FUSE_ROOT_ID, name);
 }
 
+static void ev_message_arrived(void *ctx, uint32_t slot)
+{
+    struct fs *fs = ctx;
+    desknote_add(fs->desknote, slot);
+}
+
 /* A full cache disk: idle open attachments give up their pins. */
 static int ev_release_idle(void *ctx)
 {
@@ -204,6 +210,7 @@ struct mb_events fs_events(struct fs *fs)
         .conversation_gone = ev_conversation_gone,
         .extension_gone = ev_extension_gone,
         .release_idle = ev_release_idle,
+        .message_arrived = ev_message_arrived,
     };
 }
 

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
+#include "fs/fs_desknote.h"
 #include "fs/fs_ino.h"
 #include "fs/fs_live.h"
 #include "fs/fs_lru.h"
@@ -30,21 +31,22 @@
 #include "mailbox/mb.h"
 
 struct fs {
-    struct mb *mb;            /* the mailbox */
-    struct fs_notify *notify; /* kernel invalidations */
-    struct fs_live *live;     /* inotify events for changes from the server */
-    uid_t uid;                /* owner shown for every file */
-    gid_t gid;                /* group shown for every file */
-    mode_t file_mode;         /* permission bits of files (0600 unless widened) */
-    mode_t dir_mode;          /* permission bits of folders (0700 unless widened) */
-    int64_t base_ms;          /* mtime of folders that are not messages */
-    double timeout;           /* entry/attr timeout for what rcfs invalidates itself */
-    bool no_thumbnails;       /* refuse downloads for known thumbnailers */
-    int call_timeout_s;       /* bound of one system call's server work */
-    bool no_open;             /* the kernel does zero-message opens (set at init) */
-    bool no_opendir;          /* and zero-message opendirs */
-    struct fs_lru *files;     /* open attachments for handle-less reads (fs_file.c) */
-    struct fs_lru *dirs;      /* listings for handle-less readdir (fs_dir.c) */
+    struct mb *mb;                /* the mailbox */
+    struct fs_notify *notify;     /* kernel invalidations */
+    struct fs_live *live;         /* inotify events for changes from the server */
+    struct fs_desknote *desknote; /* desktop notifications (-o notify), or NULL */
+    uid_t uid;                    /* owner shown for every file */
+    gid_t gid;                    /* group shown for every file */
+    mode_t file_mode;             /* permission bits of files (0600 unless widened) */
+    mode_t dir_mode;              /* permission bits of folders (0700 unless widened) */
+    int64_t base_ms;              /* mtime of folders that are not messages */
+    double timeout;               /* entry/attr timeout for what rcfs invalidates itself */
+    bool no_thumbnails;           /* refuse downloads for known thumbnailers */
+    int call_timeout_s;           /* bound of one system call's server work */
+    bool no_open;                 /* the kernel does zero-message opens (set at init) */
+    bool no_opendir;              /* and zero-message opendirs */
+    struct fs_lru *files;         /* open attachments for handle-less reads (fs_file.c) */
+    struct fs_lru *dirs;          /* listings for handle-less readdir (fs_dir.c) */
 };
 
 /* The handler table (fs_ops.c). */

@@ -17,7 +17,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_SINGLE, KEY_ALLOW_OTHER };
 /* Raw values as parsed by fuse_opt (strings freed after conversion). */
 struct raw {
     char *cache_dir, *cache_max, *media_url, *credentials;
-    int poll, timeout, max_downloads, probe_kib, no_thumbnails, purge;
+    int poll, timeout, max_downloads, probe_kib, no_thumbnails, purge, notify;
     int uid, gid;
     char *umask, *push, *prefetch;
     bool allow_other;
@@ -41,6 +41,7 @@ static const struct fuse_opt specs[] = {
     OPT("probe_kib=%d", probe_kib, 0),
     OPT("no_thumbnails", no_thumbnails, 1),
     OPT("purge", purge, 1),
+    OPT("notify", notify, 1),
     OPT("uid=%d", uid, 0),
     OPT("gid=%d", gid, 0),
     OPT("umask=%s", umask, 0),
@@ -252,6 +253,7 @@ int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *ar
     o->probe_kib = r.probe_kib;
     o->no_thumbnails = r.no_thumbnails;
     o->purge = r.purge;
+    o->notify = r.notify;
     if (set_owner(&r, o) < 0 || on_off("push", r.push, &o->no_push) < 0 ||
         on_off("prefetch", r.prefetch, &o->no_prefetch) < 0)
         goto out;
@@ -308,6 +310,8 @@ void fs_opts_help(const char *prog)
            "                             with them, poll is a safety net (>= 900 s)\n"
            "    prefetch=on|off          download new faxes and voicemails ahead of time\n"
            "                             (default on)\n"
+           "    notify                   a desktop notification for each new fax, voicemail\n"
+           "                             and text (needs the session bus)\n"
            "    purge                    removing a message inside Deleted/ purges it\n"
            "                             (default: refused with EPERM)\n"
            "    uid=N, gid=N             owner and group shown (default: yours)\n"

@@ -31,6 +31,7 @@ struct fs_opts {
     bool purge;                       /* removing inside Deleted/ purges (default: refused) */
     bool no_push;                     /* push=off: poll only */
     bool no_prefetch;                 /* prefetch=off */
+    bool notify;                      /* desktop notifications of new messages */
     bool uid_set, gid_set, umask_set; /* uid=, gid=, umask= were given */
     uid_t uid;                        /* owner shown (default: the mounting user) */
     gid_t gid;                        /* group shown (default: the mounting user's) */

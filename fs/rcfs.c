@@ -142,6 +142,7 @@ static void fs_setup(struct fs *fs, const struct fs_opts *o)
     fs->call_timeout_s = o->timeout;
     fs->notify = fs_notify_new();
     fs->live = fs_live_new();
+    fs->desknote = o->notify ? desknote_new() : NULL;
     fs->dirs = fs_dirs_new();
     fs->files = fs_files_new(fs);
 }
@@ -204,6 +205,10 @@ static int run(struct fs *fs, struct fuse_session *se, const struct fs_opts *o)
         rc = fs_live_start(fs->live, se, o->mountpoint);
     if (rc == 0)
         rc = mb_start(fs->mb);
+    if (rc == 0 && fs->desknote && desknote_start(fs->desknote, fs->mb) < 0) {
+        desknote_free(fs->desknote); /* no bus: the mount goes on without */
+        fs->desknote = NULL;
+    }
     if (rc == 0)
         rc = -pthread_create(&sig_thread, NULL, signal_main, fs->mb);
     if (rc < 0) {
@@ -258,7 +263,8 @@ static int start(struct fs_opts *o, struct fuse_args *args)
      * open-file table: stop them first. */
     if (fs.mb)
         mb_stop(fs.mb);
-    fs_lru_free(fs.files); /* releases cache pins before the mailbox goes */
+    desknote_free(fs.desknote); /* it reads the mailbox */
+    fs_lru_free(fs.files);      /* releases cache pins before the mailbox goes */
     fs_lru_free(fs.dirs);
     mb_free(fs.mb);
     fs_live_free(fs.live);

@@ -106,6 +106,9 @@ struct mb_events {
     /* Message `slot` joined conversation `conv` as entry `name` (the
      * extension's folders were listed before). */
     void (*member_new)(void *ctx, uint32_t conv, const char *name, uint32_t slot);
+    /* A new inbound message arrived (brought by a sync or a push, into a
+     * folder listed before: never during a first listing). */
+    void (*message_arrived)(void *ctx, uint32_t slot);
     /* Message `slot` changed (record, read status, sizes): its files' attributes and meta.json. */
     void (*message_changed)(void *ctx, uint32_t slot);
     /* The listing of conversation `conv` changed; name_gone: an entry that
@@ -313,6 +316,12 @@ uint64_t mb_att_id(struct mb *m, uint32_t slot, uint32_t k);
 /* The subject, read from the stored record (no request).
  * Returns 0 with *subject (malloc'd, NULL when none) or -EIO / -ENOENT. */
 int mb_msg_subject(struct mb *m, uint32_t slot, char **subject);
+
+/* The other party as the record names it (phone number, else extension
+ * number, else name; malloc'd in *peer, NULL when none), from the stored
+ * record (no request).  Untrusted text: for display only.  Returns 0 or
+ * -EIO / -ENOENT. */
+int mb_msg_sender(struct mb *m, uint32_t slot, char **peer);
 
 /* The URI of attachment k (malloc'd in *uri), from the stored record.
  * Returns 0, -ENOENT (no such attachment or no URI) or -EIO. */

@@ -59,6 +59,10 @@ static void deliver_one(const struct mb_events *e, const struct chg *c)
         if (e->entry_new)
             e->entry_new(e->ctx, c->a, (int)c->b, c->name, c->c);
         break;
+    case CHG_ARRIVED:
+        if (e->message_arrived)
+            e->message_arrived(e->ctx, c->a);
+        break;
     case CHG_MEMBER_NEW:
         if (e->member_new)
             e->member_new(e->ctx, c->a, c->name, c->c);

@@ -23,6 +23,7 @@ enum chg_kind {
     CHG_EXT_GONE,   /* a = ext, name: an extension folder left the root */
     CHG_ENTRY_NEW,  /* a = ext, b = folder, c = slot or conversation, name: a new entry */
     CHG_MEMBER_NEW, /* a = conversation, c = slot, name: a new entry in its folder */
+    CHG_ARRIVED,    /* a = slot: a new inbound message came from the server */
 };
 
 struct chg {

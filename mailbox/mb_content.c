@@ -106,6 +106,19 @@ static int parse_stored(struct mb *m, uint32_t slot, struct rec *r)
     return rc < 0 ? -EIO : 0;
 }
 
+int mb_msg_sender(struct mb *m, uint32_t slot, char **peer)
+{
+    struct rec r;
+    *peer = NULL;
+    int rc = parse_stored(m, slot, &r);
+    if (rc < 0)
+        return rc;
+    *peer = r.peer; /* taken: rec_free skips it */
+    r.peer = NULL;
+    rec_free(&r);
+    return 0;
+}
+
 int mb_msg_subject(struct mb *m, uint32_t slot, char **subject)
 {
     struct rec r;

@@ -101,8 +101,12 @@ int push_start(struct mb *m)
     for (uint32_t e = 0; e < m->ix.n_ext && n < 500; e++)
         if (!atomic_load(&m->ix.exts[e].hidden))
             ids[n++] = m->ix.exts[e].id;
-    struct api_ws_opts o = {.ext_ids = ids, .n_ext = n, .instant_sms = true,
-                            .on_event = on_event, .on_state = on_state, .ctx = m};
+    struct api_ws_opts o = {.ext_ids = ids,
+                            .n_ext = n,
+                            .instant_sms = true,
+                            .on_event = on_event,
+                            .on_state = on_state,
+                            .ctx = m};
     int rc = n ? api_ws_new(m->o.api, &o, &m->push.ws) : 0;
     free(ids);
     if (rc == 0 && m->push.ws)

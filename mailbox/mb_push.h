@@ -7,8 +7,8 @@
  * the background loop.  The server shows a change to message-sync a moment
  * after it announces it, so when the ISync after an event brought nothing,
  * or did not bring a new message the event named, it is asked again
- * (PUSH_LAG_MS later, at most PUSH_LAG_TRIES times).  A fresh subscription (first connect, or a session that could not
- * be recovered) catches up with one ISync per extension.  While push is up,
+ * (PUSH_LAG_MS later, at most PUSH_LAG_TRIES times).  A fresh subscription (first connect, or a
+ * session that could not be recovered) catches up with one ISync per extension.  While push is up,
  * polling is only a safety net (every PUSH_SAFETY_S, or -o poll when
  * longer); while it is down or not offered, polling works as without push.
  * New inbound faxes and voicemails an event brought are downloaded ahead of
@@ -22,10 +22,10 @@
 
 #include "mailbox/mb_internal.h"
 
-#define PUSH_BURST_MS  500  /* events this close together make one ISync */
-#define PUSH_LAG_MS    400  /* ask again this much later for what an ISync did not bring */
-#define PUSH_LAG_TRIES 5    /* and at most this many times */
-#define PUSH_SAFETY_S  900  /* polling while push is up (unless -o poll is longer; 0: none) */
+#define PUSH_BURST_MS  500 /* events this close together make one ISync */
+#define PUSH_LAG_MS    400 /* ask again this much later for what an ISync did not bring */
+#define PUSH_LAG_TRIES 5   /* and at most this many times */
+#define PUSH_SAFETY_S  900 /* polling while push is up (unless -o poll is longer; 0: none) */
 
 /* Set up (no thread).  Call once, before push_start. */
 void push_init(struct mb *m);

@@ -8,6 +8,7 @@
 
 #include "mailbox/mb_apply.h"
 #include "mailbox/mb_fetch.h"
+#include "mailbox/mb_index.h"
 #include "mailbox/mb_net.h"
 #include "mailbox/mb_place.h"
 #include "util/log.h"
@@ -35,6 +36,16 @@ static void want_refresh(struct sync_ctx *sc, uint64_t id)
     sc->refresh[sc->n_refresh++] = id;
 }
 
+/* A new inbound message reached a folder listed before: news. */
+static void note_arrival(struct sync_ctx *sc, uint64_t id)
+{
+    ix_rdlock(sc->m);
+    struct mb_msg *msg = idx_find(sc->m, sc->ext, id);
+    if (msg)
+        chg_add(&sc->chg, CHG_ARRIVED, msg->slot, 0, NULL);
+    ix_unlock(sc->m);
+}
+
 static int sync_cb(void *ctx, struct rec *r)
 {
     struct sync_ctx *sc = ctx;
@@ -51,6 +62,9 @@ static int sync_cb(void *ctx, struct rec *r)
         return rc; /* the token must not move past a record that was not stored */
     if (rc != APPLY_SKIPPED)
         sc->applied++;
+    if (rc == APPLY_NEW && r->direction == REC_INBOUND &&
+        idx_folder_listed(sc->m, sc->ext, r->type))
+        note_arrival(sc, r->id);
     return 0;
 }
 

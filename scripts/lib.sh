@@ -9,7 +9,8 @@ RCFS_PKGS="meson ninja-build pkg-config gcc libfuse3-dev fuse3 libcurl4-openssl-
 libjson-c-dev libpsl-dev libxxhash-dev libwebsockets-dev python3 python3-pytest
 python3-websockets attr rsync file procps psmisc
 libtesseract-dev tesseract-ocr-eng tesseract-ocr-deu libleptonica-dev libpoppler-glib-dev
-libcairo2-dev libseccomp-dev poppler-utils libtiff-tools"
+libcairo2-dev libseccomp-dev poppler-utils libtiff-tools libnotify-dev dbus python3-dbus
+python3-gi"
 
 # install_pkgs [extra packages...]: apt-get only what is not installed yet.
 install_pkgs() {
