@@ -22,6 +22,8 @@ it with an optimised rcfs and measures, in one run:
                     Medium limit, 429s per window
   6. memory         a separate 100,000-message mailbox: VmHWM of rcfs after
                     `ls -R` of everything, then remount (4.) at that size
+  7-9.              push latency and idle cost, warm cp -a / rsync -aX, bulk
+                    actions with rate limits (bench_more.py)
 
 Prints progress lines, then one table with every figure, its target and
 pass/fail.  Exit status 0 unless something failed to run (a missed target is
@@ -53,6 +55,11 @@ sys.path.insert(0, ROOT)
 
 from tests.lib import rcfs as rcfs_lib  # noqa: E402
 from tests.lib.emu import Emulator  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_more  # noqa: E402
+
+bench_more.B = sys.modules[__name__]
 
 TYPE_FOLDERS = ("Fax", "SMS", "VoiceMail", "Pager", "Text")
 LISTED_FOLDERS = TYPE_FOLDERS + ("Deleted",)
@@ -585,6 +592,7 @@ def table(args, res):
             row("100000 msgs: peak RSS after remount + ls",
                 "%.1f MiB = %.0f B/message" % (h / 1024, h * 1024 / b["messages"]))
 
+    bench_more.rows(res, row)
     w = [max(len(r[i]) for r in rows + [("measurement", "figure", "target", "result")])
          for i in range(4)]
     lines = []
@@ -654,6 +662,8 @@ def main():
         progress("rcfs %s; work folder %s; %d CPUs, kernel %s"
                  % (rcfs_lib.RCFS, wd, os.cpu_count(), os.uname().release))
         bench_main(args, wd, res)
+        bench_more.live(args, wd, res)
+        bench_more.bulk(args, wd, res)
         if not args.no_100k and args.messages != 100000:
             bench_big(args, wd, res)
     except BenchError as e:
@@ -742,6 +752,7 @@ def bench_main(args, wd, res):
 
     progress("== warm: %d runs each over the mount and the copy" % args.runs)
     warm(m.path, local, args.runs, res)
+    bench_more.copies(m.p(ext, "Fax"), os.path.join(local, ext, "Fax"), wd, res, args.runs)
 
     progress("== remount from persisted state")
     remount(emu, m, top, res, "remount")
