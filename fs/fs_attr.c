@@ -13,7 +13,7 @@
 
 int fs_view_folder(const struct mb_msg_info *info, int view)
 {
-    return view == MB_VIEW_DELETED ? MB_FOLDER_DELETED : (int)info->type;
+    return view == MB_VIEW_TYPE ? (int)info->type : MB_FOLDER_DELETED;
 }
 
 size_t fs_link_target(const struct fs_node *node, const struct mb_msg_info *info, char *buf,
@@ -23,6 +23,21 @@ size_t fs_link_target(const struct fs_node *node, const struct mb_msg_info *info
     const char *up = node->kind == FS_ULINK ? "../" : "../../";
     int n = snprintf(buf, cap, "%s%s/%s", up, mb_folder_name(info->type), info->name);
     return n < 0 ? 0 : (size_t)n;
+}
+
+mode_t fs_node_type(const struct fs_node *n)
+{
+    switch (n->kind) {
+    case FS_LINK:
+    case FS_ULINK:
+        return S_IFLNK;
+    case FS_MSG:
+        return n->sub == FS_SUB_DIR ? S_IFDIR : S_IFREG;
+    case FS_TRASH:
+        return n->part == FS_TRASH_INFOFILE || n->part == FS_TRASH_SCRATCH ? S_IFREG : S_IFDIR;
+    default:
+        return S_IFDIR;
+    }
 }
 
 static void set_times(struct stat *st, int64_t ms)
@@ -96,6 +111,8 @@ int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_inf
     }
     case FS_MSG:
         return fill_message(fs, n, info, st);
+    case FS_TRASH:
+        return fs_trash_attr(fs, n, st);
     default:
         return -ENOENT;
     }
@@ -104,6 +121,11 @@ int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_inf
 int fs_attr_learning(struct fs *fs, fuse_req_t req, const struct fs_node *n,
                      struct mb_msg_info *info, struct stat *st)
 {
+    if (n->kind == FS_TRASH && n->part == FS_TRASH_INFOFILE) {
+        /* DeletionDate: the record as the server has it after this mount's DELETE. */
+        struct mb_call c = fs_call(fs, req);
+        mb_meta_refresh(fs->mb, &c, n->id);
+    }
     if (n->kind == FS_MSG && n->sub == FS_SUB_META) {
         /* Its size must be the record it will show. */
         struct mb_call c = fs_call(fs, req);

@@ -23,9 +23,9 @@ struct fs_desknote {
     bool started, stop;
     pthread_mutex_t lock; /* guards the queue and stop */
     pthread_cond_t cond;
-    uint32_t queue[64];   /* slots to announce (a ring; beyond it, counted only) */
+    uint32_t queue[64]; /* slots to announce (a ring; beyond it, counted only) */
     unsigned head, n;
-    unsigned dropped;     /* arrivals beyond the queue */
+    unsigned dropped; /* arrivals beyond the queue */
 };
 
 struct fs_desknote *desknote_new(void)

@@ -29,12 +29,14 @@ struct dirh {
     struct fs_lru_ent lru; /* key: (directory inode, 0); must be first */
     uint32_t n;            /* entries, "." and ".." included */
     struct dent *e;
-    struct mb_listing listing; /* keeps the listing arrays alive */
+    struct mb_listing listing;     /* keeps the listing arrays alive */
+    struct fs_trash_listing trash; /* or the Trash's (it owns its names) */
 };
 
 static void dirh_free(struct dirh *d)
 {
     mb_listing_free(&d->listing);
+    fs_trash_listing_free(&d->trash);
     free(d->e);
     free(d);
 }
@@ -101,6 +103,11 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
         }
         break;
     }
+    case FS_TRASH:
+        rc = fs_trash_list(fs, req, &n, &d->trash);
+        for (uint32_t i = 0; rc == 0 && i < d->trash.n; i++)
+            dir_add(d, &cap, d->trash.names[i], d->trash.nodes[i]);
+        break;
     case FS_CONV:
         rc = mb_conv_list(fs->mb, n.conv, &d->listing);
         for (uint32_t i = 0; rc == 0 && i < d->listing.n; i++)
@@ -197,9 +204,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
         if (!plus || i < 2) {
             struct stat st = {0};
             st.st_ino = i < 2 ? ino : fs_ino_make(&de->node);
-            st.st_mode = de->node.kind == FS_LINK || de->node.kind == FS_ULINK     ? S_IFLNK
-                         : (de->node.kind == FS_MSG && de->node.sub != FS_SUB_DIR) ? S_IFREG
-                                                                                   : S_IFDIR;
+            st.st_mode = i < 2 ? S_IFDIR : fs_node_type(&de->node);
             if (plus) {
                 struct fuse_entry_param e = {.attr = st};
                 need = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
@@ -223,7 +228,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
             } else {
                 /* Size not known yet (or gone): the name only; a lookup learns it. */
                 e.attr.st_ino = fs_ino_make(&de->node);
-                e.attr.st_mode = S_IFREG;
+                e.attr.st_mode = fs_node_type(&de->node);
             }
             need = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e, (off_t)i + 1);
         }

@@ -61,6 +61,8 @@ static void ev_folder_changed(void *ctx, uint32_t ext, int folder)
 {
     struct fs *fs = ctx;
     inval_inode(fs, folder_ino(ext, folder));
+    if (folder == MB_FOLDER_DELETED)
+        fs_trash_folder_changed(fs, in_change);
 }
 
 /* An entry left folder `folder` of ext: the kernel forgets it, and, when
@@ -74,6 +76,8 @@ static void ev_entry_gone(void *ctx, uint32_t ext, int folder, const char *name,
     struct fs_node child = entry_node(folder, id);
     uint64_t parent = folder_ino(ext, folder), ino = fs_ino_make(&child);
     fs_notify_entry(fs->notify, parent, name);
+    if (folder == MB_FOLDER_DELETED)
+        fs_trash_entry(fs, name, id, true);
     const char *ext_name = mb_ext_name(fs->mb, ext);
     if (!ext_name || in_change)
         return; /* the handler's own system call removes it, events included */
@@ -89,6 +93,8 @@ static void ev_entry_new(void *ctx, uint32_t ext, int folder, const char *name, 
     struct mb_msg_info info;
     if (!ext_name)
         return;
+    if (folder == MB_FOLDER_DELETED)
+        fs_trash_entry(fs, name, id, false);
     char *path = mem_printf("%s/%s/%s", ext_name, mb_folder_name(folder), name);
     if (folder != MB_FOLDER_UNREAD) {
         fs_live_mkdir(fs->live, folder_ino(ext, folder), path, name);
@@ -128,6 +134,7 @@ static void ev_message_changed(void *ctx, uint32_t slot)
         n.sub = FS_SUB_META;
         inval_inode(fs, fs_ino_make(&n)); /* size, mtime and pages */
     }
+    fs_trash_message_changed(fs, slot, in_change);
     /* Watchers of its folder see IN_ATTRIB, as for a local chmod (twice
      * when a handler's own setxattr also raised one: harmless). */
     struct mb_msg_info info;

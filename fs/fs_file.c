@@ -10,7 +10,8 @@
  * needed).  Attachment content never changes for an attachment id, so the
  * table is keyed by it; meta.json pages are dropped by rcfs when the record
  * changes (fs_events).  Writing is refused: EACCES from open when the kernel
- * asks, else from write and truncate.
+ * asks, else from write and truncate; only the desktop Trash's scratch
+ * files take writes (fs_trash.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,12 +95,33 @@ struct fileh {
     size_t meta_len;
 };
 
+/* Open a file of the desktop Trash: no handle (reads and writes find it by
+ * inode); scratch files are read and written directly. */
+static void trash_open(struct fs *fs, fuse_req_t req, const struct fs_node *n,
+                       struct fuse_file_info *fi)
+{
+    int rc = fs_trash_open(fs, n, fi->flags);
+    if (rc < 0) {
+        fs_reply_err(req, rc);
+    } else if (fs->no_open) {
+        fuse_reply_err(req, ENOSYS);
+    } else {
+        fi->fh = 0;
+        fi->direct_io = n->part == FS_TRASH_SCRATCH;
+        fuse_reply_open(req, fi);
+    }
+}
+
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct fs *fs = fuse_req_userdata(req);
     struct fs_node n;
     if (!fs_ino_parse(ino, &n)) {
         fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (n.kind == FS_TRASH) {
+        trash_open(fs, req, &n, fi);
         return;
     }
     if (n.kind != FS_MSG || n.sub == FS_SUB_DIR) {
@@ -170,6 +192,10 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
         return;
     }
     struct fs_node n;
+    if (fs_ino_parse(ino, &n) && n.kind == FS_TRASH) {
+        fs_trash_read(fs, req, &n, size, off);
+        return;
+    }
     if (!fs_ino_parse(ino, &n) || n.kind != FS_MSG || n.sub == FS_SUB_DIR) {
         fuse_reply_err(req, EISDIR);
         return;
@@ -214,5 +240,15 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
               struct fuse_file_info *fi)
 {
-    fuse_reply_err(req, EACCES);
+    struct fs *fs = fuse_req_userdata(req);
+    struct fs_node n;
+    if (!fs_ino_parse(ino, &n) || n.kind != FS_TRASH) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    ssize_t rc = fs_trash_write(fs, &n, buf, size, off);
+    if (rc < 0)
+        fs_reply_err(req, (int)rc);
+    else
+        fuse_reply_write(req, (size_t)rc);
 }

@@ -5,7 +5,6 @@
 
 #define KIND_SHIFT   60
 #define PAYLOAD_MASK ((UINT64_C(1) << KIND_SHIFT) - 1)
-#define MAX_SLOT     (UINT64_C(1) << (KIND_SHIFT - 9))
 
 uint64_t fs_ino_make(const struct fs_node *n)
 {
@@ -20,8 +19,10 @@ uint64_t fs_ino_make(const struct fs_node *n)
     case FS_CONV:
         return k | n->conv;
     case FS_MSG:
-        return k | ((uint64_t)n->slot << 9) | ((uint64_t)(n->view & 1) << 8) |
+        return k | ((uint64_t)n->slot << 10) | ((uint64_t)(n->view & 3) << 8) |
                (uint64_t)(n->sub & 0xff);
+    case FS_TRASH:
+        return k | ((uint64_t)n->id << 4) | (uint64_t)(n->part & 0xf);
     case FS_LINK:
     case FS_ULINK:
         return k | n->slot;
@@ -59,11 +60,11 @@ bool fs_ino_parse(uint64_t ino, struct fs_node *n)
         n->conv = (uint32_t)p;
         return true;
     case FS_MSG:
-        if ((p >> 9) > UINT32_MAX)
+        if ((p >> 10) > UINT32_MAX || ((p >> 8) & 3) > FS_VIEW_MAX)
             break;
         n->kind = FS_MSG;
-        n->slot = (uint32_t)(p >> 9);
-        n->view = (int)((p >> 8) & 1);
+        n->slot = (uint32_t)(p >> 10);
+        n->view = (int)((p >> 8) & 3);
         n->sub = (int)(p & 0xff);
         return true;
     case FS_LINK:
@@ -72,6 +73,13 @@ bool fs_ino_parse(uint64_t ino, struct fs_node *n)
             break;
         n->kind = (enum fs_kind)kind;
         n->slot = (uint32_t)p;
+        return true;
+    case FS_TRASH:
+        if ((p >> 4) > UINT32_MAX || (p & 0xf) > FS_TRASH_SCRATCH)
+            break;
+        n->kind = FS_TRASH;
+        n->part = (int)(p & 0xf);
+        n->id = (uint32_t)(p >> 4);
         return true;
     default:
         break;

@@ -7,10 +7,12 @@
  *   EXT          extension index
  *   FOLDER       extension << 4 | folder (type folders, Deleted, conversations)
  *   CONV         conversation number
- *   MSG          slot << 9 | view << 8 | sub   (sub 0: the folder, 1: meta.json,
- *                2 + k: attachment k)
+ *   MSG          slot << 10 | view << 8 | sub  (view: enum mb_view; sub 0: the
+ *                folder, 1: meta.json, 2 + k: attachment k)
  *   LINK         slot (the symlink in a conversation folder)
  *   ULINK        slot (the symlink in Unread/)
+ *   TRASH        id << 4 | part (enum fs_trash_part: the desktop Trash's
+ *                folders, a generated .trashinfo (id: slot), a scratch file)
  * The root is FUSE_ROOT_ID (1).  A message seen from its type folder and from
  * Deleted/ has two different numbers (view), so an `rm -r` that removes it
  * from one place never leaves a dead directory inode behind in the other.
@@ -33,7 +35,21 @@ enum fs_kind {
     FS_MSG,
     FS_LINK,
     FS_ULINK, /* a link in Unread/ (slot) */
+    FS_TRASH, /* MOUNT/.Trash-UID and what is in it, but its message folders (fs_trash.c) */
 };
+
+/* The parts of the desktop Trash (FS_TRASH). */
+enum fs_trash_part {
+    FS_TRASH_TOP,      /* .Trash-UID/ */
+    FS_TRASH_FILES,    /* files/: its entries are FS_MSG nodes with view MB_VIEW_TRASH */
+    FS_TRASH_INFO,     /* info/ */
+    FS_TRASH_EXPUNGED, /* expunged/ (always empty) */
+    FS_TRASH_INFOFILE, /* info/NAME.trashinfo of message `id` (a slot) */
+    FS_TRASH_SCRATCH,  /* a file the desktop wrote in info/ (id: fs_scratch) */
+};
+
+/* The largest view (enum mb_view) a message node can have: two bits. */
+#define FS_VIEW_MAX 2
 
 /* Message sub-nodes. */
 #define FS_SUB_DIR  0
@@ -48,6 +64,8 @@ struct fs_node {
     uint32_t slot; /* FS_MSG, FS_LINK, FS_ULINK */
     int view;      /* FS_MSG: enum mb_view */
     int sub;       /* FS_MSG: FS_SUB_* */
+    int part;      /* FS_TRASH: enum fs_trash_part */
+    uint32_t id;   /* FS_TRASH: slot (INFOFILE) or scratch id (SCRATCH) */
 };
 
 /* The inode number of a node.  Fields not used by its kind are ignored. */

@@ -15,6 +15,7 @@
  *   fs_write.c   changes (unlink, rmdir, rename, setattr)
  *   fs_xattr.c   extended attributes      fs_events.c mailbox changes -> kernel
  *   fs_notify.c  the kernel invalidation queue    fs_lru.c  handle-less caches
+ *   fs_trash.c   the desktop Trash (.Trash-UID) as a view of Deleted/
  */
 #ifndef RCFS_FS_INTERNAL_H
 #define RCFS_FS_INTERNAL_H
@@ -28,6 +29,7 @@
 #include "fs/fs_live.h"
 #include "fs/fs_lru.h"
 #include "fs/fs_notify.h"
+#include "fs/fs_trash.h"
 #include "mailbox/mb.h"
 
 struct fs {
@@ -35,6 +37,7 @@ struct fs {
     struct fs_notify *notify;     /* kernel invalidations */
     struct fs_live *live;         /* inotify events for changes from the server */
     struct fs_desknote *desknote; /* desktop notifications (-o notify), or NULL */
+    struct fs_trash *trash;       /* the desktop Trash's view of Deleted/ */
     uid_t uid;                    /* owner shown for every file */
     gid_t gid;                    /* group shown for every file */
     mode_t file_mode;             /* permission bits of files (0600 unless widened) */
@@ -77,7 +80,11 @@ static inline bool fs_is_msg_node(const struct fs_node *n)
     return n->kind == FS_MSG || n->kind == FS_LINK || n->kind == FS_ULINK;
 }
 
-/* The folder a message node's view stands for (its type folder or Deleted). */
+/* The file type (S_IFDIR, S_IFREG, S_IFLNK) of node n. */
+mode_t fs_node_type(const struct fs_node *n);
+
+/* The folder a message node's view stands for (its type folder, or Deleted/
+ * for the views from Deleted/ and from the desktop Trash). */
 int fs_view_folder(const struct mb_msg_info *info, int view);
 
 /* ---- fs_who.c ----------------------------------------------------------- */

@@ -16,8 +16,9 @@
 #include "fs/fs_internal.h"
 
 /* Names that can never exist here: desktop probes (.hidden, .directory,
- * .Trash-1000, desktop.ini, autorun.inf, ...) are answered from the kernel's
- * negative cache after the first time. */
+ * .Trash, desktop.ini, autorun.inf, ...) are answered from the kernel's
+ * negative cache after the first time.  (The mount's own .Trash-UID is
+ * found before this is asked.) */
 static bool never_exists(const char *name)
 {
     static const char *const junk[] = {"desktop.ini", "autorun.inf", "Thumbs.db",
@@ -42,7 +43,8 @@ static void reply_negative(fuse_req_t req, struct fs *fs, const struct fs_node *
                            const char *name)
 {
     struct fuse_entry_param e = {0};
-    bool fixed = parent->kind == FS_ROOT || parent->kind == FS_EXT;
+    bool fixed = parent->kind == FS_ROOT || parent->kind == FS_EXT ||
+                 (parent->kind == FS_TRASH && parent->part == FS_TRASH_TOP);
     if (never_exists(name) || fixed)
         e.entry_timeout = fs->timeout;
     fuse_reply_entry(req, &e);
@@ -114,6 +116,8 @@ static int resolve(struct fs *fs, fuse_req_t req, const struct fs_node *p, const
     case FS_MSG:
         *have_info = true;
         return child_of_message(fs, p, name, c, info);
+    case FS_TRASH:
+        return fs_trash_resolve(fs, req, p, name, c);
     default:
         return -ENOTDIR;
     }
@@ -128,7 +132,9 @@ static int entry_of(struct fs *fs, fuse_req_t req, const struct fs_node *c,
     memset(e, 0, sizeof *e);
     if (is_msg && !have_info)
         rc = mb_msg_info(fs->mb, c->slot, info);
-    if (rc == 0 && c->kind == FS_MSG && c->sub == FS_SUB_META)
+    bool stale_record_shows = (c->kind == FS_MSG && c->sub == FS_SUB_META) ||
+                              (c->kind == FS_TRASH && c->part == FS_TRASH_INFOFILE);
+    if (rc == 0 && stale_record_shows)
         rc = fs_attr_learning(fs, req, c, info, &e->attr); /* a stale record is refreshed */
     else if (rc == 0)
         rc = fs_fill_attr(fs, c, info, &e->attr);
@@ -148,6 +154,8 @@ static int entry_of(struct fs *fs, fuse_req_t req, const struct fs_node *c,
     e->ino = fs_ino_make(c);
     e->generation = is_msg ? info->gen : 0;
     e->entry_timeout = fs->timeout;
+    if (c->kind == FS_TRASH)
+        e->entry_timeout = e->attr_timeout = fs_trash_entry_timeout(fs, c);
     return 0;
 }
 
@@ -159,6 +167,10 @@ int fs_lookup_entry(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char
     bool have_info;
     if (!fs_ino_parse(parent, &p))
         return -ENOENT;
+    if (p.kind == FS_ROOT && fs_trash_is_top(fs->trash, name)) {
+        c = (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_TOP};
+        return entry_of(fs, req, &c, &info, false, e);
+    }
     if (never_exists(name) && (p.kind != FS_MSG || p.sub != FS_SUB_DIR))
         return -ENOENT;
     int rc = resolve(fs, req, &p, name, &c, &info, &have_info);

@@ -1,8 +1,8 @@
 /*
  * fs_ops — the handler table and the small handlers: init, getattr,
  * readlink, statfs, access, forget, and the refusals (mkdir, mknod, create,
- * symlink, link).  Lookup, listings, content, changes and xattrs have files
- * of their own (see fs_internal.h).
+ * symlink, link; new files only in the desktop Trash's info/).  Lookup, listings, content, changes
+ * and xattrs have files of their own (see fs_internal.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -122,15 +122,40 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
         op_refuse(req);
 }
 
+/* A new file: only the desktop Trash's info/ takes one (fs_trash.c). */
+static int trash_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+                        struct fuse_entry_param *e)
+{
+    struct fs_node p;
+    if (!fs_ino_parse(parent, &p))
+        return -ENOENT;
+    if (p.kind != FS_TRASH)
+        return -EACCES;
+    return fs_trash_create(fs_of(req), req, &p, name, e);
+}
+
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-    op_refuse(req);
+    struct fuse_entry_param e;
+    int rc = S_ISREG(mode) ? trash_create(req, parent, name, &e) : -EACCES;
+    if (rc < 0)
+        fs_reply_err(req, rc);
+    else
+        fuse_reply_entry(req, &e);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                       struct fuse_file_info *fi)
 {
-    op_refuse(req);
+    struct fuse_entry_param e;
+    int rc = trash_create(req, parent, name, &e);
+    if (rc < 0) {
+        fs_reply_err(req, rc);
+        return;
+    }
+    fi->fh = 0;
+    fi->direct_io = 1;
+    fuse_reply_create(req, &e, fi);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)

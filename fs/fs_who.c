@@ -34,6 +34,7 @@ void fs_reply_err(fuse_req_t req, int rc)
     case EISDIR:
     case EROFS:
     case EBUSY:
+    case ENAMETOOLONG:
         break;
     default:
         e = EIO;

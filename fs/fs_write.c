@@ -10,6 +10,7 @@
  *   rename Deleted/MSG -> <its type folder>/MSG -> restore
  *   rename <type>/MSG  -> Deleted/MSG           -> delete (to the trash)
  *   rename conversations/X -> Deleted/X        -> the conversation to the trash
+ *   anything in or into the desktop Trash      -> fs_trash.c
  *   setattr (touch) of the root              -> sync with the server now
  * Anything else that would change the tree is refused.
  */
@@ -37,6 +38,10 @@ static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
         return;
     }
     struct mb_call c = fs_user_call(fs, req);
+    if (p.kind == FS_TRASH) {
+        fs_reply_err(req, fs_trash_unlink(fs, req, &p, name));
+        return;
+    }
     if (p.kind == FS_MSG && p.sub == FS_SUB_DIR) {
         rc = mb_msg_info(fs->mb, p.slot, &info);
         if (rc < 0) {
@@ -81,6 +86,10 @@ static void do_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
     int rc;
     if (!fs_ino_parse(parent, &p)) {
         fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (p.kind == FS_TRASH) {
+        fs_reply_err(req, fs_trash_rmdir(fs, req, &p, name));
         return;
     }
     if (p.kind != FS_FOLDER) {
@@ -133,6 +142,10 @@ static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     }
     if (flags & ~(unsigned)RENAME_NOREPLACE) {
         fuse_reply_err(req, EINVAL);
+        return;
+    }
+    if (p.kind == FS_TRASH || q.kind == FS_TRASH) {
+        fs_reply_err(req, fs_trash_rename(fs, req, &p, name, &q, newname));
         return;
     }
     if (p.kind == FS_FOLDER && q.kind == FS_FOLDER && p.folder == MB_FOLDER_CONVERSATIONS &&
@@ -223,6 +236,15 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     }
     const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
                       FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+    if (n.kind == FS_TRASH) {
+        struct stat st;
+        int rc = fs_trash_setattr(fs, &n, attr, to_set, &st);
+        if (rc < 0)
+            fs_reply_err(req, rc);
+        else
+            fuse_reply_attr(req, &st, 0);
+        return;
+    }
     if (n.kind == FS_ROOT && !(to_set & ~times)) {
         /* `touch MOUNT`: ask the server what changed, now. */
         fs_refresh(fs);

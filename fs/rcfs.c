@@ -145,6 +145,7 @@ static void fs_setup(struct fs *fs, const struct fs_opts *o)
     fs->desknote = o->notify ? desknote_new() : NULL;
     fs->dirs = fs_dirs_new();
     fs->files = fs_files_new(fs);
+    fs->trash = fs_trash_new(fs->uid);
 }
 
 /* Mailbox, FUSE session, mount.  Returns the session or NULL (one line said why). */
@@ -269,6 +270,7 @@ static int start(struct fs_opts *o, struct fuse_args *args)
     mb_free(fs.mb);
     fs_live_free(fs.live);
     fs_notify_free(fs.notify);
+    fs_trash_free(fs.trash);
     if (se) {
         fuse_remove_signal_handlers(se);
         fuse_session_unmount(se);

@@ -72,6 +72,8 @@ const char *mb_folder_name(int folder);
 enum mb_view {
     MB_VIEW_TYPE = 0,    /* in its type folder (Alive) */
     MB_VIEW_DELETED = 1, /* in Deleted/ */
+    MB_VIEW_TRASH = 2,   /* in the desktop Trash's files/ (Deleted, seen from there) */
+    MB_VIEW_COUNT
 };
 
 /* Who is waiting for a call. */

@@ -197,7 +197,9 @@ def test_attributes(emu, mount):
     assert json.load(open(os.path.join(d, "meta.json"))) == rec
     with pytest.raises(PermissionError):
         open(os.path.join(d, "new.txt"), "w")
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionError):  # another user's desktop trash folder
+        os.mkdir(os.path.join(mount.path, ".Trash-%d" % (os.getuid() + 1)))
+    with pytest.raises(FileExistsError):  # the owner's is the mailbox's (test_trash.py)
         os.mkdir(os.path.join(mount.path, ".Trash-%d" % os.getuid()))
     with pytest.raises(FileNotFoundError):
         os.stat(os.path.join(top, ".hidden"))

@@ -1,0 +1,634 @@
+/* fs_trash — the desktop's Trash as a view of Deleted/ (see fs_trash.h). */
+#include "fs/fs_trash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/fs_internal.h"
+#include "fs/fs_scratch.h"
+#include "fs/fs_trashinfo.h"
+#include "util/isotime.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+/* Scratch files in info/: a desktop writes one per item it trashes and
+ * moves the item right after; 64 at once is plenty, 10 minutes is long. */
+#define SCRATCH_FILES 64
+#define SCRATCH_BYTES (64 * 1024)
+#define SCRATCH_TTL_MS (10 * 60 * 1000)
+
+/* Room for an info file: three escaped names (at most 3 * 255 bytes each) and the rest. */
+#define INFO_MAX 2560
+
+struct fs_trash {
+    char top[32];              /* ".Trash-UID" */
+    struct fs_scratch *scratch; /* files the desktop wrote in info/ */
+    _Atomic bool seen;         /* looked up once: watchers of files/ may exist */
+};
+
+/* The request being served does a Trash operation itself (its system call
+ * raises the events of files/). */
+static __thread bool own_op;
+
+struct fs_trash *fs_trash_new(uid_t uid)
+{
+    struct fs_trash *t = mem_calloc(1, sizeof *t);
+    snprintf(t->top, sizeof t->top, ".Trash-%lu", (unsigned long)uid);
+    t->scratch = fs_scratch_new(SCRATCH_FILES, SCRATCH_BYTES, SCRATCH_TTL_MS);
+    return t;
+}
+
+void fs_trash_free(struct fs_trash *t)
+{
+    if (!t)
+        return;
+    fs_scratch_free(t->scratch);
+    free(t);
+}
+
+bool fs_trash_is_top(struct fs_trash *t, const char *name)
+{
+    if (strcmp(name, t->top) != 0)
+        return false;
+    t->seen = true;
+    return true;
+}
+
+static uint64_t part_ino(int part, uint32_t id)
+{
+    struct fs_node n = {.kind = FS_TRASH, .part = part, .id = id};
+    return fs_ino_make(&n);
+}
+
+static struct fs_node msg_node(uint32_t slot)
+{
+    return (struct fs_node){.kind = FS_MSG, .slot = slot, .view = MB_VIEW_TRASH, .sub = FS_SUB_DIR};
+}
+
+/* ---- finding messages ---------------------------------------------------- */
+
+/* The Deleted message called `name`, in any shown extension.  Returns 0 and
+ * *slot, -ENOENT, or -EIO when no extension could be asked. */
+static int find_deleted(struct fs *fs, fuse_req_t req, const char *name, uint32_t *slot)
+{
+    struct mb_call c = fs_call(fs, req);
+    int rc = -ENOENT;
+    bool asked = false;
+    for (uint32_t e = 0; e < mb_ext_count(fs->mb); e++) {
+        if (!mb_ext_name(fs->mb, e))
+            continue;
+        int r = mb_folder_lookup(fs->mb, &c, e, MB_FOLDER_DELETED, name, slot);
+        if (r == 0)
+            return 0;
+        if (r == -ENOENT)
+            asked = true;
+        else
+            rc = r;
+    }
+    return asked ? -ENOENT : rc;
+}
+
+/* The generated info file of slot: its text in buf (INFO_MAX bytes) and
+ * *len, its mtime in *mtime_ms.  -ENOENT when slot is not in the Trash. */
+static int info_text(struct fs *fs, uint32_t slot, char *buf, size_t *len, int64_t *mtime_ms)
+{
+    struct mb_msg_info info;
+    int rc = mb_msg_info(fs->mb, slot, &info);
+    if (rc < 0)
+        return rc;
+    const char *ext = mb_ext_name(fs->mb, info.ext);
+    if (info.availability != REC_DELETED || !ext)
+        return -ENOENT;
+    size_t n = fs_trashinfo_format(buf, INFO_MAX, ext, mb_folder_name((int)info.type), info.name,
+                                   info.modified_ms);
+    if (n >= INFO_MAX)
+        return -EIO;
+    *len = n;
+    if (mtime_ms)
+        *mtime_ms = info.modified_ms;
+    return 0;
+}
+
+/* info/NAME: a scratch file first (what a program just wrote is what it
+ * reads back), else the generated file of a Deleted message. */
+static int resolve_info(struct fs *fs, fuse_req_t req, const char *name, struct fs_node *c)
+{
+    uint32_t id;
+    char base[MBNAME_MAX + 1];
+    if (fs_scratch_find(fs->trash->scratch, name, isotime_mono_ms(), &id) == 0) {
+        *c = (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_SCRATCH, .id = id};
+        return 0;
+    }
+    if (!fs_trashinfo_base(name, base, sizeof base))
+        return -ENOENT;
+    uint32_t slot;
+    int rc = find_deleted(fs, req, base, &slot);
+    if (rc == 0)
+        *c = (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_INFOFILE, .id = slot};
+    return rc;
+}
+
+int fs_trash_resolve(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name,
+                     struct fs_node *c)
+{
+    static const char *const parts[] = {[FS_TRASH_FILES] = "files",
+                                        [FS_TRASH_INFO] = "info",
+                                        [FS_TRASH_EXPUNGED] = "expunged"};
+    uint32_t slot;
+    int rc;
+    switch (p->part) {
+    case FS_TRASH_TOP:
+        for (int i = FS_TRASH_FILES; i <= FS_TRASH_EXPUNGED; i++) {
+            if (strcmp(name, parts[i]) == 0) {
+                *c = (struct fs_node){.kind = FS_TRASH, .part = i};
+                return 0;
+            }
+        }
+        return -ENOENT;
+    case FS_TRASH_FILES:
+        rc = find_deleted(fs, req, name, &slot);
+        if (rc == 0)
+            *c = msg_node(slot);
+        return rc;
+    case FS_TRASH_INFO:
+        return resolve_info(fs, req, name, c);
+    case FS_TRASH_EXPUNGED:
+        return -ENOENT;
+    default:
+        return -ENOTDIR;
+    }
+}
+
+/* ---- attributes ------------------------------------------------------------ */
+
+int fs_trash_attr(struct fs *fs, const struct fs_node *n, struct stat *st)
+{
+    char buf[INFO_MAX];
+    size_t len;
+    int64_t mtime_ms = fs->base_ms, now = isotime_mono_ms();
+    int rc = 0;
+    st->st_mode = S_IFDIR | fs->dir_mode;
+    st->st_nlink = 2;
+    if (n->part == FS_TRASH_INFOFILE) {
+        rc = info_text(fs, n->id, buf, &len, &mtime_ms);
+    } else if (n->part == FS_TRASH_SCRATCH) {
+        int64_t born;
+        rc = fs_scratch_stat(fs->trash->scratch, n->id, now, &len, &born);
+        mtime_ms = isotime_now_ms() - (now - born);
+    } else if (n->part > FS_TRASH_SCRATCH) {
+        rc = -ENOENT;
+    }
+    if (rc < 0)
+        return rc;
+    if (n->part == FS_TRASH_INFOFILE || n->part == FS_TRASH_SCRATCH) {
+        st->st_mode = S_IFREG | fs->file_mode;
+        st->st_nlink = 1;
+        st->st_size = (off_t)len;
+        st->st_blocks = (st->st_size + 511) / 512;
+    }
+    st->st_mtim.tv_sec = mtime_ms / 1000;
+    st->st_mtim.tv_nsec = (mtime_ms % 1000) * 1000000;
+    st->st_atim = st->st_ctim = st->st_mtim;
+    return 0;
+}
+
+double fs_trash_entry_timeout(struct fs *fs, const struct fs_node *n)
+{
+    return n->kind == FS_TRASH && n->part == FS_TRASH_SCRATCH ? 0.0 : fs->timeout;
+}
+
+/* ---- listings -------------------------------------------------------------- */
+
+static void list_add(struct fs_trash_listing *l, uint32_t *cap, char *name, struct fs_node node)
+{
+    if (l->n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        l->names = mem_reallocarray(l->names, *cap, sizeof *l->names);
+        l->nodes = mem_reallocarray(l->nodes, *cap, sizeof *l->nodes);
+    }
+    l->names[l->n] = name;
+    l->nodes[l->n++] = node;
+}
+
+struct scratch_fill {
+    struct fs_trash_listing *l;
+    uint32_t *cap;
+};
+
+static void add_scratch(void *ctx, const char *name, uint32_t id)
+{
+    struct scratch_fill *f = ctx;
+    list_add(f->l, f->cap, mem_strdup(name),
+             (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_SCRATCH, .id = id});
+}
+
+/* Every Deleted message of every shown extension: as files/NAME (info
+ * false) or info/NAME.trashinfo. */
+static int list_deleted(struct fs *fs, fuse_req_t req, bool info, struct fs_trash_listing *l,
+                        uint32_t *cap)
+{
+    struct mb_call c = fs_call(fs, req);
+    for (uint32_t e = 0; e < mb_ext_count(fs->mb); e++) {
+        struct mb_listing one = {0};
+        if (!mb_ext_name(fs->mb, e))
+            continue;
+        int rc = mb_folder_list(fs->mb, &c, e, MB_FOLDER_DELETED, &one);
+        if (rc == -ENOENT)
+            continue; /* hidden meanwhile */
+        if (rc < 0)
+            return rc;
+        for (uint32_t i = 0; i < one.n; i++) {
+            uint32_t slot = one.ids[i];
+            if (info)
+                list_add(l, cap, mem_printf("%s%s", one.names[i], FS_TRASHINFO_SUFFIX),
+                         (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_INFOFILE, .id = slot});
+            else
+                list_add(l, cap, mem_strdup(one.names[i]), msg_node(slot));
+        }
+        mb_listing_free(&one);
+    }
+    return 0;
+}
+
+static int by_name(const void *a, const void *b, void *names)
+{
+    char **n = names;
+    return strcmp(n[*(const uint32_t *)a], n[*(const uint32_t *)b]);
+}
+
+/* Sort l by name (the order readdir promises). */
+static void sort_listing(struct fs_trash_listing *l)
+{
+    uint32_t *order = mem_reallocarray(NULL, l->n ? l->n : 1, sizeof *order);
+    for (uint32_t i = 0; i < l->n; i++)
+        order[i] = i;
+    qsort_r(order, l->n, sizeof *order, by_name, l->names);
+    char **names = mem_reallocarray(NULL, l->n ? l->n : 1, sizeof *names);
+    struct fs_node *nodes = mem_reallocarray(NULL, l->n ? l->n : 1, sizeof *nodes);
+    for (uint32_t i = 0; i < l->n; i++) {
+        names[i] = l->names[order[i]];
+        nodes[i] = l->nodes[order[i]];
+    }
+    free(l->names);
+    free(l->nodes);
+    free(order);
+    l->names = names;
+    l->nodes = nodes;
+}
+
+int fs_trash_list(struct fs *fs, fuse_req_t req, const struct fs_node *n,
+                  struct fs_trash_listing *out)
+{
+    uint32_t cap = 0;
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    switch (n->part) {
+    case FS_TRASH_TOP:
+        list_add(out, &cap, mem_strdup("expunged"),
+                 (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_EXPUNGED});
+        list_add(out, &cap, mem_strdup("files"),
+                 (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_FILES});
+        list_add(out, &cap, mem_strdup("info"),
+                 (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_INFO});
+        return 0;
+    case FS_TRASH_FILES:
+    case FS_TRASH_INFO:
+        rc = list_deleted(fs, req, n->part == FS_TRASH_INFO, out, &cap);
+        if (rc == 0 && n->part == FS_TRASH_INFO) {
+            struct scratch_fill f = {out, &cap};
+            fs_scratch_each(fs->trash->scratch, isotime_mono_ms(), add_scratch, &f);
+        }
+        break;
+    case FS_TRASH_EXPUNGED:
+        return 0;
+    default:
+        return -ENOTDIR;
+    }
+    if (rc < 0)
+        fs_trash_listing_free(out);
+    else
+        sort_listing(out);
+    return rc;
+}
+
+void fs_trash_listing_free(struct fs_trash_listing *l)
+{
+    if (!l)
+        return;
+    for (uint32_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    free(l->nodes);
+    memset(l, 0, sizeof *l);
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+int fs_trash_open(struct fs *fs, const struct fs_node *n, int flags)
+{
+    if (n->part == FS_TRASH_SCRATCH) {
+        if (flags & O_TRUNC)
+            return fs_scratch_truncate(fs->trash->scratch, n->id, 0, isotime_mono_ms());
+        size_t len;
+        int64_t born;
+        return fs_scratch_stat(fs->trash->scratch, n->id, isotime_mono_ms(), &len, &born);
+    }
+    if (n->part != FS_TRASH_INFOFILE)
+        return -EISDIR;
+    return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ? -EACCES : 0;
+}
+
+void fs_trash_read(struct fs *fs, fuse_req_t req, const struct fs_node *n, size_t size, off_t off)
+{
+    char buf[INFO_MAX];
+    size_t len;
+    if (off < 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    if (n->part == FS_TRASH_SCRATCH) {
+        char *tmp = mem_alloc(size ? size : 1);
+        ssize_t got = fs_scratch_read(fs->trash->scratch, n->id, tmp, size, off, isotime_mono_ms());
+        if (got < 0)
+            fs_reply_err(req, (int)got);
+        else
+            fuse_reply_buf(req, tmp, (size_t)got);
+        free(tmp);
+        return;
+    }
+    int rc = n->part == FS_TRASH_INFOFILE ? info_text(fs, n->id, buf, &len, NULL) : -EISDIR;
+    if (rc < 0) {
+        fs_reply_err(req, rc);
+        return;
+    }
+    if ((uint64_t)off >= len)
+        fuse_reply_buf(req, NULL, 0);
+    else
+        fuse_reply_buf(req, buf + off, size < len - (size_t)off ? size : len - (size_t)off);
+}
+
+ssize_t fs_trash_write(struct fs *fs, const struct fs_node *n, const char *buf, size_t size,
+                       off_t off)
+{
+    if (n->part != FS_TRASH_SCRATCH)
+        return -EACCES;
+    return fs_scratch_write(fs->trash->scratch, n->id, buf, size, off, isotime_mono_ms());
+}
+
+int fs_trash_setattr(struct fs *fs, const struct fs_node *n, const struct stat *attr, int to_set,
+                     struct stat *st)
+{
+    const int allowed = FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_ATIME |
+                        FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |
+                        FUSE_SET_ATTR_CTIME;
+    if (n->part != FS_TRASH_SCRATCH || (to_set & ~allowed))
+        return -EACCES;
+    int rc = 0;
+    if (to_set & FUSE_SET_ATTR_SIZE)
+        rc = attr->st_size < 0 ? -EINVAL
+                               : fs_scratch_truncate(fs->trash->scratch, n->id,
+                                                     (size_t)attr->st_size, isotime_mono_ms());
+    if (rc == 0) {
+        memset(st, 0, sizeof *st);
+        rc = fs_fill_attr(fs, n, NULL, st);
+    }
+    return rc;
+}
+
+int fs_trash_create(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name,
+                    struct fuse_entry_param *e)
+{
+    struct fs_node c;
+    if (p->kind != FS_TRASH || p->part != FS_TRASH_INFO)
+        return -EACCES;
+    int rc = resolve_info(fs, req, name, &c);
+    if (rc == 0)
+        return -EEXIST;
+    if (rc != -ENOENT)
+        return rc;
+    uint32_t id;
+    rc = fs_scratch_create(fs->trash->scratch, name, isotime_mono_ms(), &id);
+    if (rc < 0)
+        return rc;
+    c = (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_SCRATCH, .id = id};
+    memset(e, 0, sizeof *e);
+    rc = fs_fill_attr(fs, &c, NULL, &e->attr);
+    if (rc < 0)
+        return rc;
+    e->ino = fs_ino_make(&c);
+    return 0;
+}
+
+int fs_trash_unlink(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name)
+{
+    if (p->part != FS_TRASH_INFO)
+        return -EACCES;
+    if (fs_scratch_remove(fs->trash->scratch, name, isotime_mono_ms()) == 0)
+        return 0;
+    struct fs_node c;
+    int rc = resolve_info(fs, req, name, &c);
+    /* A generated file goes when its message leaves the Trash. */
+    return rc == 0 ? -EPERM : rc;
+}
+
+/* Purge files/NAME (slot) as a removal inside Deleted/ does. */
+static int purge(struct fs *fs, fuse_req_t req, uint32_t slot)
+{
+    struct mb_call c = fs_user_call(fs, req);
+    int rc = mb_remove(fs->mb, &c, slot, MB_FOLDER_DELETED);
+    if (rc == 0)
+        mb_remove_done(fs->mb, slot, MB_FOLDER_DELETED);
+    return rc;
+}
+
+int fs_trash_rmdir(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name)
+{
+    if (p->part != FS_TRASH_FILES)
+        return p->part == FS_TRASH_INFO ? -ENOTDIR : -EACCES;
+    uint32_t slot;
+    int rc = find_deleted(fs, req, name, &slot);
+    if (rc == 0) {
+        own_op = true;
+        rc = purge(fs, req, slot);
+        own_op = false;
+    }
+    return rc;
+}
+
+/* ---- renames ------------------------------------------------------------------- */
+
+/* What a rename into files/ moves: a message (*slot) or a conversation
+ * (*conv).  Returns 0, or -errno. */
+static int trash_source(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name,
+                        uint32_t *slot, uint32_t *conv)
+{
+    struct mb_call c = fs_call(fs, req);
+    *conv = UINT32_MAX;
+    switch (p->kind) {
+    case FS_FOLDER:
+        if (p->folder == MB_FOLDER_CONVERSATIONS)
+            return mb_conv_lookup(fs->mb, &c, p->ext, name, conv);
+        if (p->folder == MB_FOLDER_UNREAD)
+            return mb_unread_lookup(fs->mb, &c, p->ext, name, slot);
+        return mb_folder_lookup(fs->mb, &c, p->ext, p->folder, name, slot);
+    case FS_CONV:
+        return mb_conv_member(fs->mb, p->conv, name, slot);
+    case FS_MSG:
+        /* A file of a message folder: `rm` of it deletes the message too. */
+        *slot = p->slot;
+        return p->sub == FS_SUB_DIR ? 0 : -ENOTDIR;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* rename p/name -> files/newname: to the server's trash. */
+static int move_in(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name,
+                   const char *newname)
+{
+    uint32_t slot, conv;
+    struct mb_msg_info info;
+    struct mb_call c = fs_user_call(fs, req);
+    int rc = trash_source(fs, req, p, name, &slot, &conv);
+    if (rc == 0 && conv != UINT32_MAX)
+        rc = mb_trash_conv(fs->mb, &c, conv);
+    else if (rc == 0)
+        rc = mb_msg_info(fs->mb, slot, &info);
+    if (rc == 0 && conv == UINT32_MAX && info.availability != REC_DELETED)
+        rc = mb_trash(fs->mb, &c, slot);
+    if (rc < 0)
+        return rc;
+    /* The kernel moved the entry it had (another view, a file, a link or a
+     * conversation) to files/newname: it must ask again.  The desktop's
+     * scratch info file gives way to the generated one. */
+    char *info_name = mem_printf("%s%s", newname, FS_TRASHINFO_SUFFIX);
+    fs_scratch_remove(fs->trash->scratch, info_name, isotime_mono_ms());
+    fs_notify_entry(fs->notify, part_ino(FS_TRASH_FILES, 0), newname);
+    fs_notify_entry(fs->notify, part_ino(FS_TRASH_INFO, 0), info_name);
+    fs_notify_inode(fs->notify, part_ino(FS_TRASH_INFO, 0));
+    free(info_name);
+    return 0;
+}
+
+/* rename files/name -> q/newname: restore (q its type folder), nothing (q
+ * its Deleted/) or purge (q expunged/). */
+static int move_out(struct fs *fs, fuse_req_t req, const char *name, const struct fs_node *q,
+                    const char *newname)
+{
+    uint32_t slot;
+    struct mb_msg_info info;
+    struct mb_call c = fs_user_call(fs, req);
+    int rc = find_deleted(fs, req, name, &slot);
+    if (rc == 0)
+        rc = mb_msg_info(fs->mb, slot, &info);
+    if (rc < 0)
+        return rc;
+    if (q->kind == FS_TRASH && q->part == FS_TRASH_EXPUNGED) {
+        rc = purge(fs, req, slot);
+        if (rc == 0)
+            fs_notify_entry(fs->notify, part_ino(FS_TRASH_EXPUNGED, 0), newname);
+        return rc;
+    }
+    if (q->kind != FS_FOLDER)
+        return -EINVAL;
+    if (q->ext != info.ext)
+        return -EXDEV;
+    /* Back where Path= says it was, under its own name. */
+    if (strcmp(name, newname) != 0 || (q->folder != (int)info.type && q->folder != MB_FOLDER_DELETED))
+        return -EINVAL;
+    rc = q->folder == MB_FOLDER_DELETED ? 0 : mb_restore(fs->mb, &c, slot);
+    if (rc == 0) /* the kernel moved the Trash's view of it there */
+        fs_notify_entry(fs->notify, fs_ino_make(q), newname);
+    return rc;
+}
+
+/* rename within info/: the desktop's write-then-rename of its info file.
+ * Onto a generated file it is discarded (the generated one stays). */
+static int move_info(struct fs *fs, fuse_req_t req, const char *name, const char *newname)
+{
+    struct fs_node c;
+    int64_t now = isotime_mono_ms();
+    uint32_t id;
+    if (fs_scratch_find(fs->trash->scratch, name, now, &id) < 0)
+        return resolve_info(fs, req, name, &c) == 0 ? -EPERM : -ENOENT;
+    if (resolve_info(fs, req, newname, &c) == 0 && c.part == FS_TRASH_INFOFILE) {
+        fs_scratch_remove(fs->trash->scratch, name, now);
+        fs_notify_entry(fs->notify, part_ino(FS_TRASH_INFO, 0), newname);
+        return 0;
+    }
+    return fs_scratch_rename(fs->trash->scratch, name, newname, now);
+}
+
+int fs_trash_rename(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name,
+                    const struct fs_node *q, const char *newname)
+{
+    bool p_trash = p->kind == FS_TRASH, q_trash = q->kind == FS_TRASH;
+    int rc;
+    own_op = true;
+    if (q_trash && q->part == FS_TRASH_FILES && !p_trash)
+        rc = move_in(fs, req, p, name, newname);
+    else if (p_trash && p->part == FS_TRASH_FILES && !(q_trash && q->part != FS_TRASH_EXPUNGED))
+        rc = move_out(fs, req, name, q, newname);
+    else if (p_trash && q_trash && p->part == FS_TRASH_INFO && q->part == FS_TRASH_INFO)
+        rc = move_info(fs, req, name, newname);
+    else
+        rc = p_trash && q_trash ? -EINVAL : -EXDEV;
+    own_op = false;
+    return rc;
+}
+
+/* ---- mailbox changes ------------------------------------------------------------- */
+
+void fs_trash_folder_changed(struct fs *fs, bool in_change)
+{
+    if (!fs->trash->seen)
+        return;
+    for (int part = FS_TRASH_FILES; part <= FS_TRASH_INFO; part++) {
+        if (in_change)
+            fs_notify_inode(fs->notify, part_ino(part, 0));
+        else
+            fs_notify_inode_async(fs->notify, part_ino(part, 0));
+    }
+}
+
+void fs_trash_entry(struct fs *fs, const char *name, uint32_t slot, bool gone)
+{
+    struct fs_trash *t = fs->trash;
+    if (!t->seen)
+        return;
+    uint64_t files = part_ino(FS_TRASH_FILES, 0);
+    char *info_name = mem_printf("%s%s", name, FS_TRASHINFO_SUFFIX);
+    fs_notify_entry(fs->notify, files, name);
+    fs_notify_entry(fs->notify, part_ino(FS_TRASH_INFO, 0), info_name);
+    free(info_name);
+    if (own_op)
+        return; /* this request's own rename or rmdir raises the events */
+    char *path = mem_printf("%s/files/%s", t->top, name);
+    struct fs_node n = msg_node(slot);
+    if (gone)
+        fs_live_remove(fs->live, files, path, name, fs_ino_make(&n), true);
+    else
+        fs_live_mkdir(fs->live, files, path, name);
+    free(path);
+}
+
+void fs_trash_message_changed(struct fs *fs, uint32_t slot, bool in_change)
+{
+    if (!fs->trash->seen)
+        return;
+    /* The folder's attributes and listing, meta.json, and the info file
+     * (its DeletionDate). */
+    struct fs_node n = msg_node(slot);
+    uint64_t inos[3] = {fs_ino_make(&n), 0, part_ino(FS_TRASH_INFOFILE, slot)};
+    n.sub = FS_SUB_META;
+    inos[1] = fs_ino_make(&n);
+    for (size_t i = 0; i < 3; i++) {
+        if (in_change)
+            fs_notify_inode(fs->notify, inos[i]);
+        else
+            fs_notify_inode_async(fs->notify, inos[i]);
+    }
+}
