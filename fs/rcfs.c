@@ -25,21 +25,34 @@
 #include "fs/fs_opts.h"
 #include "util/isotime.h"
 #include "util/log.h"
-#include "util/mem.h"
 
 static struct mb *sig_mb;
 
-/* SIGUSR1 = sync now.  Waited for in a thread of its own (sigwait), since
- * nothing useful is async-signal-safe. */
+/* SIGUSR1 = sync now; SIGHUP (only with -o log=) = reopen the log file.
+ * Waited for in a thread of its own (sigwait), since nothing useful is
+ * async-signal-safe. */
 static void *sig_main(void *arg)
 {
     sigset_t *set = arg;
     for (;;) {
         int sig;
-        if (sigwait(set, &sig) == 0 && sig == SIGUSR1 && sig_mb)
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGUSR1 && sig_mb)
             mb_refresh_now(sig_mb);
+        else if (sig == SIGHUP)
+            log_reopen();
     }
     return NULL;
+}
+
+/* fs_ops' init, then the connection settings of the options (max_read,
+ * which libfuse requires init to repeat). */
+static const struct fs_opts *init_opts;
+static void init_with_opts(void *userdata, struct fuse_conn_info *conn)
+{
+    fs_ops.init(userdata, conn);
+    fs_opts_conn(init_opts, conn);
 }
 
 /* The one line a failed start prints. */
@@ -69,6 +82,7 @@ int main(int argc, char **argv)
 
     log_init(false, false);
     if (fs_opts_parse(argc, argv, &o, &args) < 0) {
+        fs_opts_free(&o);
         fuse_opt_free_args(&args);
         return 1;
     }
@@ -83,6 +97,10 @@ int main(int argc, char **argv)
         goto out;
     }
     log_init(false, o.debug);
+    if (o.log && log_open_file(o.log, err, sizeof err) < 0) {
+        die("%s", err);
+        goto out;
+    }
 
     struct stat st;
     if (stat(o.mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -124,8 +142,8 @@ int main(int argc, char **argv)
     char login_err[sizeof err];
     snprintf(login_err, sizeof login_err, "%s", err);
 
-    fs.uid = getuid();
-    fs.gid = getgid();
+    fs.uid = o.uid;
+    fs.gid = o.gid;
     fs.base_ms = isotime_now_ms();
     fs.timeout = 3600.0;
     fs.no_thumbnails = o.no_thumbnails;
@@ -155,11 +173,11 @@ int main(int argc, char **argv)
     }
     fs.base_ms = mb_created_ms(fs.mb);
 
-    /* Name the mount after SOURCE (fstab) and make its type fuse.rcfs. */
-    char *fsopt = mem_printf("-ofsname=%s,subtype=rcfs", o.source ? o.source : "rcfs");
-    fuse_opt_add_arg(&args, fsopt);
-    free(fsopt);
-    se = fuse_session_new(&args, &fs_ops, sizeof fs_ops, &fs);
+    /* args carry fsname, subtype and default_permissions (fs_opts_parse). */
+    struct fuse_lowlevel_ops ops = fs_ops;
+    ops.init = init_with_opts;
+    init_opts = &o;
+    se = fuse_session_new(&args, &ops, sizeof ops, &fs);
     if (!se) {
         die("cannot create the FUSE session (bad FUSE option?)");
         goto out;
@@ -180,15 +198,20 @@ int main(int argc, char **argv)
         die("cannot daemonise");
         goto out;
     }
-    if (!o.foreground)
+    if (!o.foreground) {
         log_init(true, o.debug);
+        log_redirect_stderr(); /* libfuse's messages too, with -o log= */
+    }
     log_info("rcfs %s mounted on %s (%s)", RCFS_VERSION, o.mountpoint,
              online ? "online" : "offline");
 
-    /* Block SIGUSR1 before any thread exists, so only sig_main sees it. */
+    /* Block SIGUSR1 (and SIGHUP, to reopen a log file rather than
+     * unmount) before any thread exists, so only sig_main sees them. */
     static sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
+    if (o.log)
+        sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     sig_mb = fs.mb;
     pthread_t sig_thread;
