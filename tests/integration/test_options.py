@@ -9,7 +9,8 @@
   - -o max_read= works in the background (libfuse used to refuse it at the
     kernel's INIT, after rcfs had said "mounted" and exited 0);
   - allow_other always brings default_permissions;
-  - --help and the man page list the same options, defaults and ranges.
+  - --help and the man page list the same options, defaults and ranges, and
+    the docs state no other default.
 """
 
 import os
@@ -335,3 +336,36 @@ def test_help_and_the_man_page_list_the_same_options_defaults_and_ranges():
             checked += 1
     assert checked >= 15
     assert "probe_kib" in helps and "default 4096" in helps["probe_kib"]
+
+
+def test_the_docs_state_the_same_defaults():
+    """A sentence of README.md or docs/*.md that names an option and says
+    "default" must say the default --help says; sizes of probe_kib (in KiB or
+    MiB) must be the default."""
+    defaults = {}
+    for n, text in help_options().items():
+        d = re.search(r"\(default ([^\s;)]+)[;)]", text)
+        if d:
+            defaults[n] = d.group(1)
+    docs = [os.path.join(ROOT, "README.md")]
+    docs += sorted(os.path.join(ROOT, "docs", f) for f in os.listdir(os.path.join(ROOT, "docs"))
+                   if f.endswith(".md"))
+    checked = 0
+    for doc in docs:
+        with open(doc) as f:
+            text = f.read()
+        for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", text):
+            sentence = " ".join(sentence.split())
+            for n, d in defaults.items():
+                if not re.search(r"(?<![\w-])%s\b" % re.escape(n), sentence):
+                    continue
+                if re.search(r"\bdefault\b", sentence, re.I) and len(n) > 2:
+                    assert re.search(r"(?<![\w.])%s\b" % re.escape(d), sentence), \
+                        (os.path.basename(doc), n, d, sentence)
+                    checked += 1
+                if n == "probe_kib":
+                    for num, unit in re.findall(r"(\d+) (KiB|MiB)", sentence):
+                        kib = int(num) * (1024 if unit == "MiB" else 1)
+                        assert kib == int(d), (os.path.basename(doc), sentence)
+                        checked += 1
+    assert checked >= 3
