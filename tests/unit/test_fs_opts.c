@@ -176,11 +176,31 @@ static void test_values(void)
 static void test_refusals(void)
 {
     static const char *const bad[] = {
-        "bogus",         "poll=-1",        "poll=86401",      "poll=1x",       "timeout=0",
-        "max_downloads=0", "max_downloads=65", "probe_kib=0",   "probe_kib=65537", "umask=778",
-        "umask=8",       "uid=-1",         "uid=4294967295",  "cache_max=2X",  "cache_max=",
-        "max_read=4095", "max_read=1048577", "purge=1",       "allow_other=1", "credentials",
-        "log=",          "fsname=",        "clone_fd",        "max_threads=4", "nonempty",
+        "bogus",
+        "poll=-1",
+        "poll=86401",
+        "poll=1x",
+        "timeout=0",
+        "max_downloads=0",
+        "max_downloads=65",
+        "probe_kib=0",
+        "probe_kib=65537",
+        "umask=778",
+        "umask=8",
+        "uid=-1",
+        "uid=4294967295",
+        "cache_max=2X",
+        "cache_max=",
+        "max_read=4095",
+        "max_read=1048577",
+        "purge=1",
+        "allow_other=1",
+        "credentials",
+        "log=",
+        "fsname=",
+        "clone_fd",
+        "max_threads=4",
+        "nonempty",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fs_opts o;
