@@ -56,7 +56,7 @@ int daemon_begin(const char *where, int timeout_s, bool debug)
     return 0;
 }
 
-/* Detach from the terminal: the log to syslog, stdio to /dev/null, / as
+/* Detach from the terminal: the log to syslog (or the log file), stdio to /dev/null, / as
  * the working folder. */
 static void detach(void)
 {
@@ -72,6 +72,7 @@ static void detach(void)
         if (null > 2)
             close(null);
     }
+    log_redirect_stderr(); /* with -o log=, what libfuse and sanitizers print lands there */
 }
 
 void daemon_done(bool ok)

@@ -16,17 +16,17 @@
 
 /* Scratch files in info/: a desktop writes one per item it trashes and
  * moves the item right after; 64 at once is plenty, 10 minutes is long. */
-#define SCRATCH_FILES 64
-#define SCRATCH_BYTES (64 * 1024)
+#define SCRATCH_FILES  64
+#define SCRATCH_BYTES  (64 * 1024)
 #define SCRATCH_TTL_MS (10 * 60 * 1000)
 
 /* Room for an info file: three escaped names (at most 3 * 255 bytes each) and the rest. */
 #define INFO_MAX 2560
 
 struct fs_trash {
-    char top[32];              /* ".Trash-UID" */
+    char top[32];               /* ".Trash-UID" */
     struct fs_scratch *scratch; /* files the desktop wrote in info/ */
-    _Atomic bool seen;         /* looked up once: watchers of files/ may exist */
+    _Atomic bool seen;          /* looked up once: watchers of files/ may exist */
 };
 
 /* The request being served does a Trash operation itself (its system call
@@ -134,9 +134,8 @@ static int resolve_info(struct fs *fs, fuse_req_t req, const char *name, struct 
 int fs_trash_resolve(struct fs *fs, fuse_req_t req, const struct fs_node *p, const char *name,
                      struct fs_node *c)
 {
-    static const char *const parts[] = {[FS_TRASH_FILES] = "files",
-                                        [FS_TRASH_INFO] = "info",
-                                        [FS_TRASH_EXPUNGED] = "expunged"};
+    static const char *const parts[] = {
+        [FS_TRASH_FILES] = "files", [FS_TRASH_INFO] = "info", [FS_TRASH_EXPUNGED] = "expunged"};
     uint32_t slot;
     int rc;
     switch (p->part) {
@@ -537,7 +536,8 @@ static int move_out(struct fs *fs, fuse_req_t req, const char *name, const struc
     if (q->ext != info.ext)
         return -EXDEV;
     /* Back where Path= says it was, under its own name. */
-    if (strcmp(name, newname) != 0 || (q->folder != (int)info.type && q->folder != MB_FOLDER_DELETED))
+    if (strcmp(name, newname) != 0 ||
+        (q->folder != (int)info.type && q->folder != MB_FOLDER_DELETED))
         return -EINVAL;
     rc = q->folder == MB_FOLDER_DELETED ? 0 : mb_restore(fs->mb, &c, slot);
     if (rc == 0) /* the kernel moved the Trash's view of it there */

@@ -32,7 +32,6 @@
 #include "fs/fs_opts.h"
 #include "util/isotime.h"
 #include "util/log.h"
-#include "util/mem.h"
 
 /* SIGUSR1 asks for a sync; SIG_STOP_WAITER (a real-time signal, sent only
  * by rcfs itself) ends the signal thread before the mailbox is freed. */
@@ -59,14 +58,29 @@ static void harden(void)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/* With -o log=, SIGHUP reopens the log file (logrotate) instead of unmounting. */
+static bool hup_reopens_log;
+
 static void signal_set(sigset_t *set)
 {
     sigemptyset(set);
     sigaddset(set, SIGUSR1);
     sigaddset(set, SIG_STOP_WAITER);
+    if (hup_reopens_log)
+        sigaddset(set, SIGHUP);
 }
 
-/* The signal thread: SIGUSR1 = sync now, until SIG_STOP_WAITER. */
+/* fs_ops' init, then the connection settings of the options (max_read,
+ * which libfuse requires init to repeat). */
+static const struct fs_opts *init_opts;
+static void init_with_opts(void *userdata, struct fuse_conn_info *conn)
+{
+    fs_ops.init(userdata, conn);
+    fs_opts_conn(init_opts, conn);
+}
+
+/* The signal thread: SIGUSR1 = sync now, SIGHUP = reopen the log file,
+ * until SIG_STOP_WAITER. */
 static void *signal_main(void *arg)
 {
     struct mb *mb = arg;
@@ -78,7 +92,10 @@ static void *signal_main(void *arg)
             continue;
         if (sig == SIG_STOP_WAITER)
             break;
-        mb_refresh_now(mb);
+        if (sig == SIGHUP)
+            log_reopen();
+        else
+            mb_refresh_now(mb);
     }
     return NULL;
 }
@@ -123,8 +140,8 @@ static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
         .timeout_s = o->timeout,
         .max_downloads = o->max_downloads,
         .purge = o->purge,
-        .no_push = o->no_push,
-        .no_prefetch = o->no_prefetch,
+        .no_push = !o->push,
+        .no_prefetch = !o->prefetch,
         .verbose_http = o->debug,
         .events = fs_events(fs),
     };
@@ -133,10 +150,10 @@ static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
 /* Fill fs from the options (before the mailbox exists). */
 static void fs_setup(struct fs *fs, const struct fs_opts *o)
 {
-    fs->uid = o->uid_set ? o->uid : getuid();
-    fs->gid = o->gid_set ? o->gid : getgid();
-    fs->dir_mode = o->umask_set ? (0777 & ~o->umask) : 0700;
-    fs->file_mode = o->umask_set ? (0666 & ~o->umask) : 0600;
+    fs->uid = o->uid;
+    fs->gid = o->gid;
+    fs->dir_mode = o->dir_mode;
+    fs->file_mode = o->file_mode;
     fs->timeout = 3600.0;
     fs->no_thumbnails = o->no_thumbnails;
     fs->call_timeout_s = o->timeout;
@@ -159,7 +176,12 @@ static struct fuse_session *mount_all(struct fs *fs, const struct fs_opts *o,
         return NULL;
     }
     fs->base_ms = mb_created_ms(fs->mb);
-    struct fuse_session *se = fuse_session_new(args, &fs_ops, sizeof fs_ops, fs);
+    /* args carry fsname, subtype and default_permissions (fs_opts_parse). */
+    static struct fuse_lowlevel_ops ops;
+    ops = fs_ops;
+    ops.init = init_with_opts;
+    init_opts = o;
+    struct fuse_session *se = fuse_session_new(args, &ops, sizeof ops, fs);
     if (!se) {
         die("cannot create the FUSE session (bad FUSE option?)");
         return NULL;
@@ -237,6 +259,20 @@ static int run(struct fs *fs, struct fuse_session *se, const struct fs_opts *o)
     return (rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP) ? 0 : 1;
 }
 
+static int start(struct fs_opts *o, struct fuse_args *args);
+
+/* The log sink of the options, then start.  Returns the exit status. */
+static int start_logging(struct fs_opts *o, struct fuse_args *args)
+{
+    char err[512];
+    log_init(false, o->debug);
+    if (o->log && log_open_file(o->log, err, sizeof err) < 0) {
+        die("%s", err);
+        return 1;
+    }
+    return start(o, args);
+}
+
 /* Everything after the command line: returns the exit status. */
 static int start(struct fs_opts *o, struct fuse_args *args)
 {
@@ -249,10 +285,6 @@ static int start(struct fs_opts *o, struct fuse_args *args)
         die("cannot go to the background: %s", strerror(errno));
         return 1;
     }
-    /* Name the mount after SOURCE (fstab) and make its type fuse.rcfs. */
-    char *fsopt = mem_printf("-ofsname=%s,subtype=rcfs", o->source ? o->source : "rcfs");
-    fuse_opt_add_arg(args, fsopt);
-    free(fsopt);
     struct fs fs = {0};
     fs_setup(&fs, o);
     int ret = 1;
@@ -285,22 +317,22 @@ int main(int argc, char **argv)
     struct fuse_args args;
     sigset_t set;
     harden();
-    signal_set(&set);
-    pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread inherits it */
     log_init(false, false);
     if (fs_opts_parse(argc, argv, &o, &args) < 0) {
+        fs_opts_free(&o);
         fuse_opt_free_args(&args);
         return 1;
     }
+    hup_reopens_log = o.log != NULL;
+    signal_set(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread: every one inherits it */
     int ret = 0;
     if (o.help)
         fs_opts_help(argv[0]);
     else if (o.version)
         printf("rcfs %s (libfuse %s)\n", RCFS_VERSION, fuse_pkgversion());
-    else {
-        log_init(false, o.debug);
-        ret = start(&o, &args);
-    }
+    else
+        ret = start_logging(&o, &args);
     fs_opts_free(&o);
     fuse_opt_free_args(&args);
     return ret;

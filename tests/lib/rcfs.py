@@ -5,6 +5,13 @@ a log file, wait until the kernel shows the mount, and always unmount.  The
 log is checked for sanitizer reports (AddressSanitizer, LeakSanitizer,
 UndefinedBehaviorSanitizer, ThreadSanitizer) and lock-order violations
 (util/lockrank): any report fails the test.
+
+Mount(..., foreground=False) runs rcfs as users do, without -f: the command
+must exit 0 once mounted (returncode), the daemon it leaves behind is the
+pid in the cache folder's lock file, and it is stopped by unmounting.  Its
+stderr after daemonising is /dev/null, so it gets -o log=FILE (in workdir,
+unless the test passes its own log= or None), which counts as one of its
+logs; sanitizer reports go to files of their own (log_path).
 """
 
 import os
@@ -55,11 +62,15 @@ class Mount:
         # Push off unless a test asks for it: most tests count requests and
         # steer syncs with `touch`; test_push.py and test_live.py turn it on.
         self.opts = {"poll": "0", "timeout": "20", "push": "off"}
+        if not foreground:
+            # Its stderr is /dev/null once daemonised: keep what it says.
+            self.opts["log"] = os.path.join(workdir, "rcfs-%s-daemon.log" % name)
         self.opts.update(opts or {})
         self.args = list(args)
         self.env = env
         self.proc = None
         self.logs = []
+        self.last_run = 0
         self.log_path = None
         # Background mounts (no -f): the launcher exits once the mount is
         # ready; the daemon is found through the cache folder's lock file,
@@ -81,7 +92,7 @@ class Mount:
     def start(self, timeout=30, expect_fail=False):
         if not self.foreground:
             return self._start_background(timeout, expect_fail)
-        n = len(self.logs)
+        n = self.last_run = len(self.logs)
         self.log_path = os.path.join(self.workdir, "rcfs-%d.log" % n)
         self.logs.append(self.log_path)
         env = self.env if self.env is not None else sanitizer_env()
@@ -101,7 +112,7 @@ class Mount:
         raise RuntimeError("rcfs did not mount within %ss: %s" % (timeout, self.log()))
 
     def _start_background(self, timeout, expect_fail):
-        n = len(self.logs)
+        n = self.last_run = len(self.logs)
         self.log_path = os.path.join(self.workdir, "rcfs-%d.log" % n)
         self.logs.append(self.log_path)
         env = dict(self.env if self.env is not None else sanitizer_env())
@@ -110,7 +121,9 @@ class Mount:
         with open(self.log_path, "wb") as log:
             launcher = subprocess.run(self.command(), stdout=log, stderr=log, env=env,
                                       timeout=timeout + 90)
-        self.launch_rc = launcher.returncode
+        self.launch_rc = self.returncode = launcher.returncode
+        if self.opts.get("log") and self.opts["log"] not in self.logs:
+            self.logs.append(self.opts["log"])
         if launcher.returncode != 0:
             if expect_fail:
                 return self
@@ -192,7 +205,7 @@ class Mount:
 
     def log(self, all_runs=False):
         out = []
-        for p in (self.logs if all_runs else self.logs[-1:]):
+        for p in (self.logs if all_runs else self.logs[self.last_run:]):
             try:
                 with open(p, "rb") as f:
                     out.append(f.read().decode("utf-8", "replace"))
