@@ -477,3 +477,16 @@ def test_extension_list_forbidden_shows_own_extension(make_emu, make_mount):
     routes = emu.counts()["routes"]
     assert routes.get("extension_list", 0) >= 1 and routes.get("extension_get", 0) >= 1
     assert os.listdir(os.path.join(m.path, "101", "Fax"))
+
+
+def test_df_tells_the_truth_about_the_cache_disk(mount):
+    """statfs reports the cache folder's file system, so df and file managers
+    never see the mount as full."""
+    m, c = os.statvfs(mount.path), os.statvfs(mount.cache_dir)
+    assert m.f_bavail > 0 and m.f_bfree > 0
+    assert m.f_blocks * m.f_frsize == c.f_blocks * c.f_frsize
+    # free space moves with other writers on that disk: within 1%
+    assert abs(m.f_bavail * m.f_frsize - c.f_bavail * c.f_frsize) <= c.f_blocks * c.f_frsize / 100
+    out = subprocess.run(["df", "--output=fstype,pcent", mount.path], capture_output=True,
+                         text=True, check=True).stdout.split("\n")[1].split()
+    assert out[0] == "fuse.rcfs" and out[1] != "100%", out
