@@ -71,24 +71,11 @@ static struct fs_node msg_node(uint32_t slot)
 /* ---- finding messages ---------------------------------------------------- */
 
 /* The Deleted message called `name`, in any shown extension.  Returns 0 and
- * *slot, -ENOENT, or -EIO when no extension could be asked. */
+ * *slot, -ENOENT, or -EIO. */
 static int find_deleted(struct fs *fs, fuse_req_t req, const char *name, uint32_t *slot)
 {
     struct mb_call c = fs_call(fs, req);
-    int rc = -ENOENT;
-    bool asked = false;
-    for (uint32_t e = 0; e < mb_ext_count(fs->mb); e++) {
-        if (!mb_ext_name(fs->mb, e))
-            continue;
-        int r = mb_folder_lookup(fs->mb, &c, e, MB_FOLDER_DELETED, name, slot);
-        if (r == 0)
-            return 0;
-        if (r == -ENOENT)
-            asked = true;
-        else
-            rc = r;
-    }
-    return asked ? -ENOENT : rc;
+    return mb_trash_lookup(fs->mb, &c, name, slot);
 }
 
 /* The generated info file of slot: its text in buf (INFO_MAX bytes) and

@@ -247,6 +247,12 @@ void mb_listing_free(struct mb_listing *l);
 int mb_folder_lookup(struct mb *m, const struct mb_call *c, uint32_t ext, int folder,
                      const char *name, uint32_t *slot);
 
+/* mb_folder_lookup in Deleted/ of every shown extension at once (the
+ * desktop Trash): a name whose message is known is answered from memory;
+ * only an unknown one makes the Deleted/ folders be listed.
+ * Returns 0 and *slot, or -ENOENT / -EIO. */
+int mb_trash_lookup(struct mb *m, const struct mb_call *c, const char *name, uint32_t *slot);
+
 /* How long a message stays reachable in the folder it was removed from. */
 #define MB_REMOVAL_GRACE_MS 30000
 

@@ -191,6 +191,44 @@ int mb_folder_lookup(struct mb *m, const struct mb_call *c, uint32_t ext, int fo
     return rc;
 }
 
+/* Find id in Deleted/ of any shown extension: 0 (found), -ENOENT (known
+ * elsewhere: no need to list), or 1 (not known at all). */
+static int find_deleted(struct mb *m, uint64_t id, const char *name, uint32_t *slot)
+{
+    int rc = 1;
+    int64_t now = isotime_mono_ms();
+    ix_rdlock(m);
+    for (uint32_t e = 0; e < m->ix.n_ext && rc != 0; e++) {
+        struct mb_msg *msg = ext_shown(m, e) ? idx_find(m, e, id) : NULL;
+        if (msg && reachable(msg, MB_FOLDER_DELETED, name, now)) {
+            *slot = msg->slot;
+            rc = 0;
+        } else if (msg) {
+            rc = -ENOENT;
+        }
+    }
+    ix_unlock(m);
+    return rc;
+}
+
+int mb_trash_lookup(struct mb *m, const struct mb_call *c, const char *name, uint32_t *slot)
+{
+    uint64_t id = id_of_name(name);
+    if (!id)
+        return -ENOENT;
+    int rc = find_deleted(m, id, name, slot);
+    if (rc <= 0)
+        return rc;
+    /* Never seen: it may be in a Deleted/ not listed yet. */
+    for (uint32_t e = 0; e < m->ix.n_ext; e++) {
+        int r = ext_shown(m, e) ? ensure_folder(m, c, e, MB_FOLDER_DELETED) : 0;
+        if (r < 0 && r != -ENOENT)
+            return r;
+    }
+    rc = find_deleted(m, id, name, slot);
+    return rc == 1 ? -ENOENT : rc;
+}
+
 int mb_unread_lookup(struct mb *m, const struct mb_call *c, uint32_t ext, const char *name,
                      uint32_t *slot)
 {

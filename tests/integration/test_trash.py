@@ -335,3 +335,19 @@ def test_changes_from_elsewhere_reach_the_trash_window(one):
     finally:
         w.kill()
         w.wait()
+
+
+def test_trashing_costs_one_request(make_emu, make_mount, desk):
+    """Many extensions (an admin's mount): moving one message to the Trash
+    is its DELETE and nothing else (no listing, no record read)."""
+    emu = make_emu(messages=60, extensions=3)
+    m = make_mount(emu).start()
+    for i in range(3):  # the background listing of every folder, done
+        os.listdir(os.path.join(top(m, emu, i), "Deleted"))
+    t = top(m, emu)
+    name = sorted(os.listdir(os.path.join(t, "Fax")))[0]
+    emu.reset_counts()
+    gio(desk, "trash", os.path.join(t, "Fax", name))
+    routes = emu.counts()["routes"]
+    assert writes(emu) == {"delete": 1} and not routes.get("list") and not routes.get("get"), routes
+    assert emu.truth(mid_of(name))["availability"] == "Deleted"
