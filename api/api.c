@@ -200,10 +200,10 @@ static int get_object(struct api *a, int64_t deadline, enum api_prio prio, const
 int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen)
 {
     int64_t deadline = api_deadline(a, c);
-    struct json_object *acc, *id;
+    struct json_object *acc, *id, *own;
     struct exec_res res;
     char *url;
-    uint64_t v;
+    uint64_t v, owner = 0;
     int rc = auth_login(a->auth, deadline, api_prio_of(c), err, errlen);
 
     if (rc != 0)
@@ -215,8 +215,11 @@ int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen)
     free(url);
     if (rc == 0 && json_object_object_get_ex(res.json, "account", &acc) &&
         json_object_object_get_ex(acc, "id", &id) && api_json_u64(id, &v) == 0) {
+        if (json_object_object_get_ex(res.json, "id", &own))
+            api_json_u64(own, &owner);
         pthread_mutex_lock(&a->lock);
         snprintf(a->account_id, sizeof(a->account_id), "%llu", (unsigned long long)v);
+        a->owner_id = owner;
         pthread_mutex_unlock(&a->lock);
     } else if (rc == 0) {
         rc = -EIO;
@@ -231,6 +234,14 @@ int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen)
 const char *api_account_id(const struct api *a)
 {
     return a->account_id;
+}
+
+uint64_t api_owner_id(struct api *a)
+{
+    pthread_mutex_lock(&a->lock);
+    uint64_t v = a->owner_id;
+    pthread_mutex_unlock(&a->lock);
+    return v;
 }
 
 /* Copy at most n-1 bytes of s into d without cutting a UTF-8 sequence. */

@@ -30,8 +30,9 @@ struct api {
     struct pace *pace;       /* rate-limit pacing */
     struct exec exec;        /* retries and counters */
     struct auth *auth;       /* OAuth session */
-    pthread_mutex_t lock;    /* guards account_id */
+    pthread_mutex_t lock;    /* guards account_id and owner_id */
     char account_id[24];     /* "~" until api_login resolved it */
+    uint64_t owner_id;       /* the credentials' own extension id, 0 until api_login */
     pthread_mutex_t dl_lock; /* download slots: guards the three below */
     pthread_cond_t dl_cond;  /* signalled when a slot frees */
     int dl_active;           /* transfers running */
