@@ -92,6 +92,8 @@ int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_inf
     }
     case FS_MSG:
         return fill_message(fs, n, info, st);
+    case FS_OUTBOX:
+        return fs_outbox_attr(fs, n, st);
     default:
         return -ENOENT;
     }
@@ -100,6 +102,8 @@ int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_inf
 int fs_attr_learning(struct fs *fs, fuse_req_t req, const struct fs_node *n,
                      struct mb_msg_info *info, struct stat *st)
 {
+    if (n->kind == FS_OUTBOX)
+        return fs_outbox_attr_learning(fs, req, n, st);
     if (n->kind == FS_MSG && n->sub == FS_SUB_META) {
         /* Its size must be the record it will show. */
         struct mb_call c = fs_call(fs, req);

@@ -102,6 +102,7 @@ struct mb_events fs_events(struct fs *fs)
         .conversation_gone = ev_conversation_gone,
         .extension_gone = ev_extension_gone,
         .release_idle = ev_release_idle,
+        .outbox_gone = fs_outbox_gone,
     };
 }
 

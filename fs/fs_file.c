@@ -10,7 +10,8 @@
  * needed).  Attachment content never changes for an attachment id, so the
  * table is keyed by it; meta.json pages are dropped by rcfs when the record
  * changes (fs_events).  Writing is refused: EACCES from open when the kernel
- * asks, else from write and truncate.
+ * asks, else from write and truncate; except in the Outbox (fs_outbox.c),
+ * whose files these handlers hand over.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +103,10 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, ENOENT);
         return;
     }
+    if (n.kind == FS_OUTBOX) {
+        fs_outbox_open(req, &n, fi);
+        return;
+    }
     if (n.kind != FS_MSG || n.sub == FS_SUB_DIR) {
         fuse_reply_err(req, EISDIR);
         return;
@@ -170,6 +175,10 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
         return;
     }
     struct fs_node n;
+    if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX) {
+        fs_outbox_read(req, &n, size, off);
+        return;
+    }
     if (!fs_ino_parse(ino, &n) || n.kind != FS_MSG || n.sub == FS_SUB_DIR) {
         fuse_reply_err(req, EISDIR);
         return;
@@ -214,5 +223,19 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
               struct fuse_file_info *fi)
 {
-    fuse_reply_err(req, EACCES);
+    struct fs_node n;
+    if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX)
+        fs_outbox_write(req, &n, buf, size, off);
+    else
+        fuse_reply_err(req, EACCES);
+}
+
+/* Every close: an Outbox file may be sent now; nothing else has work here. */
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct fs_node n;
+    if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX)
+        fs_outbox_flush(req, &n);
+    else
+        fuse_reply_err(req, 0);
 }

@@ -10,6 +10,8 @@
  *   MSG          slot << 9 | view << 8 | sub   (sub 0: the folder, 1: meta.json,
  *                2 + k: attachment k)
  *   LINK         slot (the symlink in a conversation folder)
+ *   OUTBOX       number << 4 | Outbox node kind (enum mb_obx_kind; the number
+ *                is a type, a recipient folder's or a file's: mb_outbox.h)
  * The root is FUSE_ROOT_ID (1).  A message seen from its type folder and from
  * Deleted/ has two different numbers (view), so an `rm -r` that removes it
  * from one place never leaves a dead directory inode behind in the other.
@@ -31,6 +33,7 @@ enum fs_kind {
     FS_CONV,
     FS_MSG,
     FS_LINK,
+    FS_OUTBOX = 15, /* the Outbox's nodes (fs/fs_outbox.c) */
 };
 
 /* Message sub-nodes. */
@@ -46,6 +49,9 @@ struct fs_node {
     uint32_t slot; /* FS_MSG, FS_LINK */
     int view;      /* FS_MSG: enum mb_view */
     int sub;       /* FS_MSG: FS_SUB_* */
+
+    int obx;         /* FS_OUTBOX: enum mb_obx_kind */
+    uint32_t obx_id; /* FS_OUTBOX: its number */
 };
 
 /* The inode number of a node.  Fields not used by its kind are ignored. */

@@ -97,6 +97,8 @@ static int resolve(struct fs *fs, fuse_req_t req, const struct fs_node *p, const
         c->kind = FS_EXT;
         return mb_ext_find(fs->mb, name, &c->ext);
     case FS_EXT:
+        if (strcmp(name, MB_OBX_NAME) == 0)
+            return fs_outbox_at_ext(fs, p->ext, c) ? 0 : -ENOENT;
         f = folder_by_name(name);
         if (f < 0)
             return -ENOENT;
@@ -110,6 +112,8 @@ static int resolve(struct fs *fs, fuse_req_t req, const struct fs_node *p, const
     case FS_MSG:
         *have_info = true;
         return child_of_message(fs, p, name, c, info);
+    case FS_OUTBOX:
+        return fs_outbox_resolve(fs, p, name, c);
     default:
         return -ENOTDIR;
     }
@@ -159,7 +163,8 @@ void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, ENOENT);
         return;
     }
-    if (never_exists(name) && (p.kind != FS_MSG || p.sub != FS_SUB_DIR)) {
+    /* The Outbox takes any name (editors' and copiers' temporaries too). */
+    if (never_exists(name) && (p.kind != FS_MSG || p.sub != FS_SUB_DIR) && p.kind != FS_OUTBOX) {
         reply_negative(req, fs, &p, name);
         return;
     }

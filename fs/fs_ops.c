@@ -1,7 +1,7 @@
 /*
  * fs_ops — the handler table and the small handlers: init, getattr,
  * readlink, statfs, access, forget, and the refusals (mkdir, mknod, create,
- * symlink, link).  Lookup, listings, content, changes and xattrs have files
+ * symlink, link) except in the Outbox.  Lookup, listings, content, changes and xattrs have files
  * of their own (see fs_internal.h).
  */
 #include <errno.h>
@@ -91,7 +91,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
         fuse_reply_err(req, ENOENT);
         return;
     }
-    bool is_file = n.kind == FS_MSG && n.sub != FS_SUB_DIR;
+    bool is_file = (n.kind == FS_MSG && n.sub != FS_SUB_DIR) || fs_outbox_is_file(&n);
     /* Writing content is refused at write; answering W_OK keeps `rm` from
      * asking about "write-protected" files one by one. */
     fuse_reply_err(req, (mask & X_OK) && is_file ? EACCES : 0);
@@ -104,7 +104,11 @@ static void op_refuse(fuse_req_t req)
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-    op_refuse(req);
+    struct fs_node p;
+    if (fs_ino_parse(parent, &p) && p.kind == FS_OUTBOX)
+        fs_outbox_mkdir(req, &p, name);
+    else
+        op_refuse(req);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -115,7 +119,11 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                       struct fuse_file_info *fi)
 {
-    op_refuse(req);
+    struct fs_node p;
+    if (fs_ino_parse(parent, &p) && p.kind == FS_OUTBOX)
+        fs_outbox_create(req, &p, name, fi);
+    else
+        op_refuse(req);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -151,6 +159,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     if (conn->capable & FUSE_CAP_SPLICE_WRITE)
         conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    /* O_TRUNC as a setattr of the size, always: with zero-message open the
+     * kernel would otherwise drop an atomic O_TRUNC of an Outbox file. */
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
     conn->max_readahead = 1 << 20;
 }
 
@@ -173,6 +184,7 @@ const struct fuse_lowlevel_ops fs_ops = {
     .read = fs_read,
     .write = fs_write,
     .release = fs_release,
+    .flush = fs_flush,
     .opendir = fs_opendir,
     .readdir = fs_readdir,
     .readdirplus = fs_readdirplus,

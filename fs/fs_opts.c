@@ -20,6 +20,8 @@ struct raw {
     int poll, timeout, max_downloads, probe_kib, no_thumbnails, purge;
     int uid, gid;
     char *umask;
+    char *sms_from; /* Outbox: -o sms_from= */
+    int fax_cover;  /* Outbox: -o fax_cover= */
     bool allow_other;
     char *pos[3];
     int npos;
@@ -44,6 +46,8 @@ static const struct fuse_opt specs[] = {
     OPT("uid=%d", uid, 0),
     OPT("gid=%d", gid, 0),
     OPT("umask=%s", umask, 0),
+    OPT("sms_from=%s", sms_from, 0),
+    OPT("fax_cover=%d", fax_cover, 0),
     FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
@@ -193,6 +197,27 @@ static int set_owner(const struct raw *r, struct fs_opts *o)
     return 0;
 }
 
+/* sms_from=, fax_cover= into o.  Returns 0 or -1 after one line. */
+static int set_outbox(const struct raw *r, struct fs_opts *o)
+{
+    if (r->fax_cover < 0 || r->fax_cover > 1000000) {
+        fprintf(stderr, "rcfs: fax_cover=%d is not a cover page index (0 = none)\n", r->fax_cover);
+        return -1;
+    }
+    o->fax_cover = r->fax_cover;
+    if (r->sms_from) {
+        const char *d = r->sms_from + (r->sms_from[0] == '+');
+        size_t n = strlen(d);
+        if (n < 7 || n > 15 || strspn(d, "0123456789") != n) {
+            fprintf(stderr, "rcfs: sms_from=%s is not a phone number (+16505550101)\n",
+                    r->sms_from);
+            return -1;
+        }
+        o->sms_from = mem_strdup(r->sms_from);
+    }
+    return 0;
+}
+
 int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *args)
 {
     struct raw r = {.poll = 60,
@@ -237,7 +262,7 @@ int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *ar
     o->probe_kib = r.probe_kib;
     o->no_thumbnails = r.no_thumbnails;
     o->purge = r.purge;
-    if (set_owner(&r, o) < 0)
+    if (set_owner(&r, o) < 0 || set_outbox(&r, o) < 0)
         goto out;
     /* Other users may see the mount only through the kernel's own checks
      * of the modes and owners rcfs shows. */
@@ -252,6 +277,7 @@ out:
     free(r.media_url);
     free(r.credentials);
     free(r.umask);
+    free(r.sms_from);
     return rc;
 }
 
@@ -291,6 +317,10 @@ void fs_opts_help(const char *prog)
            "    uid=N, gid=N             owner and group shown (default: yours)\n"
            "    umask=M                  permission bits (default: files 0600, folders 0700);\n"
            "                             allow_other always adds default_permissions\n"
+           "    sms_from=NUMBER          Outbox: send SMS from this number (default: the\n"
+           "                             extension's first number that may send SMS)\n"
+           "    fax_cover=N              Outbox: the fax cover page (default 0 = none; see\n"
+           "                             Outbox/Fax/cover-pages.txt)\n"
            "\n"
            "FUSE options:\n",
            prog);
@@ -304,5 +334,6 @@ void fs_opts_free(struct fs_opts *o)
     free(o->cache_dir);
     free(o->media_url);
     free(o->credentials);
+    free(o->sms_from);
     memset(o, 0, sizeof *o);
 }

@@ -34,6 +34,8 @@ struct fs_opts {
     gid_t gid;                        /* group shown (default: the mounting user's) */
     mode_t umask;                     /* bits taken from 0777 (folders) and 0666 (files);
                                          default: folders 0700, files 0600 */
+    char *sms_from;                   /* Outbox: the SMS sender, or NULL */
+    int fax_cover;                    /* Outbox: the default fax cover page (0 = none) */
     bool foreground;                  /* -f */
     bool debug;                       /* -d */
     bool singlethread;                /* -s */

@@ -111,6 +111,8 @@ static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
         .purge = o->purge,
         .verbose_http = o->debug,
         .events = fs_events(fs),
+        .sms_from = o->sms_from,
+        .fax_cover = o->fax_cover,
     };
 }
 

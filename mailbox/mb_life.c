@@ -14,6 +14,7 @@
 #include "mailbox/mb_index.h"
 #include "mailbox/mb_internal.h"
 #include "mailbox/mb_loop.h"
+#include "mailbox/mb_obx.h"
 #include "mailbox/mb_state.h"
 #include "util/cond.h"
 #include "util/isotime.h"
@@ -184,6 +185,8 @@ int mb_open(const struct mb_config *cfg, struct mb **out, char *err, size_t errl
         if (rc < 0)
             snprintf(err, errlen, "cannot open the record log: %s", strerror(-rc));
     }
+    if (rc == 0)
+        rc = outbox_open(m, cfg, err, errlen);
     if (rc < 0) {
         mb_free(m);
         return rc;
@@ -210,12 +213,14 @@ int mb_start(struct mb *m)
     int rc = cobj_store_start(m->ps.objects);
     if (rc < 0)
         return rc;
-    return loop_start(m);
+    rc = loop_start(m);
+    return rc < 0 ? rc : outbox_start(m);
 }
 
 void mb_stop(struct mb *m)
 {
     loop_stop(m);
+    outbox_stop(m);
     if (m->ps.objects)
         cobj_set_pressure_hook(m->ps.objects, NULL, NULL);
 }
@@ -225,6 +230,7 @@ void mb_free(struct mb *m)
     if (!m)
         return;
     mb_stop(m);
+    outbox_free(m);
     if (m->ps.rlog) {
         int rc = state_save(m);
         if (rc < 0)

@@ -14,6 +14,11 @@ static void test_roundtrip(void)
         {.kind = FS_MSG, .slot = 99999, .view = 1, .sub = 1},
         {.kind = FS_MSG, .slot = UINT32_MAX, .view = 1, .sub = 65},
         {.kind = FS_LINK, .slot = 12345},
+        {.kind = FS_OUTBOX, .obx = 0, .obx_id = 0},
+        {.kind = FS_OUTBOX, .obx = 1, .obx_id = 3},
+        {.kind = FS_OUTBOX, .obx = 4, .obx_id = 0},
+        {.kind = FS_OUTBOX, .obx = 4, .obx_id = UINT32_MAX},
+        {.kind = FS_OUTBOX, .obx = 3, .obx_id = 7},
     };
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         struct fs_node out;
