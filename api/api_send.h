@@ -129,6 +129,19 @@ int api_send_number(const char *in, char *out, size_t outlen);
  */
 void api_send_failure(const struct rec *r, char *why, size_t whylen);
 
+/*
+ * The messages of type `type` the credentials' own extension sent from
+ * since_ms on: GET .../extension/~/message-store?messageType=T
+ * &direction=Outbound&availability=Alive&availability=Deleted
+ * &dateFrom=<since_ms>&perPage=1000, every page (Light).  What a sender
+ * looks at before it sends again a message whose first attempt's outcome
+ * is unknown.  Records come through cb in the server's order (an invalid
+ * one is logged and skipped).  Returns 0 when every page was read, the
+ * callback's -errno, or the request's -errno.
+ */
+int api_send_list_sent(struct api *a, const struct api_call *c, enum rec_type type,
+                       int64_t since_ms, api_rec_cb cb, void *ctx);
+
 /* The UTF-16 length of len bytes of UTF-8 text as the API counts it, or
  * SIZE_MAX when they are not valid UTF-8. */
 size_t api_send_text_units(const char *text, size_t len);

@@ -1,10 +1,18 @@
-/* api_send_status — why a sent message failed, from its record (see api_send.h). */
+/*
+ * api_send_status — what became of sent messages (see api_send.h): why one
+ * failed, from its record, and the list of those sent since a time.
+ */
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "api/api_page.h"
 #include "api/api_priv.h"
 #include "api/api_send.h"
+#include "util/isotime.h"
+#include "util/log.h"
 
 /* A JSON string member of o made safe for a line: printable ASCII, at most
  * n-1 bytes; "" when absent. */
@@ -49,4 +57,41 @@ void api_send_failure(const struct rec *r, char *why, size_t whylen)
         }
     }
     json_object_put(o);
+}
+
+struct sent_ctx {
+    api_rec_cb cb; /* the caller's callback */
+    void *ctx;     /* its argument */
+};
+
+static int sent_record(void *c, struct json_object *o)
+{
+    struct sent_ctx *sc = c;
+    struct rec r;
+    char err[160];
+    if (rec_from_json(o, false, &r, err, sizeof err) != 0) {
+        log_warn("skipping an invalid record: %s", err);
+        return 0;
+    }
+    int rc = sc->cb(sc->ctx, &r);
+    rec_free(&r);
+    return rc;
+}
+
+int api_send_list_sent(struct api *a, const struct api_call *c, enum rec_type type,
+                       int64_t since_ms, api_rec_cb cb, void *ctx)
+{
+    struct sent_ctx sc = {cb, ctx};
+    char from[ISOTIME_BUFSZ];
+
+    if ((unsigned)type >= REC_TYPE_COUNT)
+        return -EINVAL;
+    isotime_format(since_ms > 0 ? since_ms : 0, from);
+    char *url = api_url_for(a,
+                            "extension/~/message-store?messageType=%s&direction=Outbound"
+                            "&availability=Alive&availability=Deleted&dateFrom=%s&perPage=1000",
+                            rec_type_name(type), from);
+    int rc = page_walk(a, api_deadline(a, c), api_prio_of(c), url, PACE_LIGHT, sent_record, &sc);
+    free(url);
+    return rc;
 }

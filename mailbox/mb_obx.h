@@ -61,7 +61,8 @@ struct obx_rcpt {
 /* A file in a recipient folder. */
 struct obx_item {
     uint32_t id;          /* [I] its number */
-    uint32_t rcpt;        /* [I] its recipient folder */
+    uint32_t rcpt;        /* [I] its recipient folder's number */
+    struct obx_rcpt *r;   /* [I] that folder (whose type, name and number never change) */
     pthread_mutex_t io;   /* rank RANK_OBX_IO (see above) */
     const char *name;     /* [O] its name (a rename retires the old string) */
     uint8_t state;        /* [O] enum obx_state */

@@ -32,7 +32,7 @@
 /* The recipient folder's type of item (they never change). */
 static enum rec_type type_of(struct mb_outbox *o, const struct obx_item *it)
 {
-    return (enum rec_type)o->rcpts[it->rcpt]->type;
+    return (enum rec_type)it->r->type;
 }
 
 void obx_draft_drop(struct mb_outbox *o, struct obx_item *it)
@@ -276,12 +276,12 @@ static int commit(struct mb *m, struct obx_item *it)
         it->state = OBX_REFUSED;
         obx_set_error(it, why);
         obx_unlock(o);
-        log_info("outbox: %s/%s not sent: %s", o->rcpts[it->rcpt]->name, it->name, why);
+        log_info("outbox: %s/%s not sent: %s", it->r->name, it->name, why);
         return rc;
     }
     if (rc < 0)
         return rc;
-    struct obx_rcpt *r = o->rcpts[it->rcpt];
+    struct obx_rcpt *r = it->r;
     struct spool_rec rec = {.kind = r->type, .state = OBX_QUEUED, .created_ms = isotime_now_ms()};
     obx_lock(o);
     rec.folder = mem_strdup(r->name);

@@ -261,7 +261,7 @@ static void attempt(struct mb *m, struct obx_item *it)
     struct job j = {0};
     char why[256] = "";
     obx_lock(o);
-    struct obx_rcpt *r = o->rcpts[it->rcpt];
+    struct obx_rcpt *r = it->r;
     j.type = (enum rec_type)r->type;
     snprintf(j.to, sizeof j.to, "%s", r->to);
     j.folder = mem_printf("%s/%s", mb_folder_name(r->type), r->name);

@@ -3,9 +3,11 @@
  * known, and following accepted messages to their end.
  *
  * Reconciling (an attempt journaled as SENDING: the answer was lost, or
- * rcfs died during it): first a sync round that begins now, so the index
- * holds every message the server made until then (mb_refresh_wait); then
- * the index is searched for an Outbound message of the file's type to its
+ * rcfs died during it): first the message store is asked for every
+ * Outbound message of the file's type since the attempt began (less
+ * OBX_SKEW_MS), and each answer goes into the index; only a listing read
+ * to its end, every record stored, allows a decision.  Then the index is
+ * searched for an Outbound message of the file's type to its
  * recipient, created from OBX_SKEW_MS before the attempt began until its
  * deadline (plus the skew), carrying its text (SMS, pager), that is not one
  * of the ids the journal recorded as already there when the attempt began
@@ -28,7 +30,6 @@
 #include <string.h>
 
 #include "mailbox/mb_apply.h"
-#include "mailbox/mb_fetch.h"
 #include "mailbox/mb_index.h"
 #include "mailbox/mb_net.h"
 #include "mailbox/mb_obx.h"
@@ -37,7 +38,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-/* How long reconciling waits for its sync round. */
+/* How long reconciling waits for the message store's answer. */
 #define RECONCILE_WAIT_MS (2 * 60 * 1000)
 /* And how soon it tries again when it could not decide. */
 #define RECONCILE_RETRY_MS 10000
@@ -123,18 +124,6 @@ void obx_apply(struct mb *m, const struct rec *r)
         log_warn("outbox: message %" PRIu64 " could not be stored: %s", r->id, strerror(-rc));
 }
 
-/* Unmounting: the loop or the Outbox's thread was asked to stop. */
-static bool stopping(struct mb *m)
-{
-    mu_lock(&m->lp.lock, RANK_LP, "loop");
-    bool s = m->lp.stop;
-    mu_unlock(&m->lp.lock, RANK_LP);
-    obx_lock(m->obx);
-    s = s || m->obx->stop;
-    obx_unlock(m->obx);
-    return s;
-}
-
 /* What reconciling one file needs, copied under the lock. */
 struct recon {
     enum rec_type type;
@@ -151,7 +140,7 @@ struct recon {
 static void recon_fill(struct mb_outbox *o, struct obx_item *it, struct recon *x)
 {
     obx_lock(o);
-    struct obx_rcpt *r = o->rcpts[it->rcpt];
+    struct obx_rcpt *r = it->r;
     x->type = (enum rec_type)r->type;
     snprintf(x->to, sizeof x->to, "%s", r->to);
     x->name = mem_printf("%s/%s", r->name, it->name);
@@ -174,14 +163,32 @@ static bool listed(const uint64_t *v, uint32_t n, uint64_t id)
     return false;
 }
 
+struct list_ctx {
+    struct mb *m;
+    struct chg_batch chg;
+};
+
+static int list_cb(void *ctx, struct rec *r)
+{
+    struct list_ctx *lc = ctx;
+    int rc = apply_record(lc->m, lc->m->obx->ext, r, 0, 0, &lc->chg);
+    return rc < 0 ? rc : 0; /* a record not stored: no decision on a partial view */
+}
+
 /* The message the attempt of x made, or 0.  -1: could not decide now. */
 static int64_t find_sent(struct mb *m, struct recon *x, const char *text)
 {
     struct api_call c = net_bg_call(RECONCILE_WAIT_MS);
-    if (mb_offline(m) || fetch_ensure_listed(m, &c, m->obx->ext, x->type) < 0)
+    struct list_ctx lc = {.m = m};
+    if (mb_offline(m))
         return -1;
-    if (mb_refresh_wait(m, isotime_mono_ms() + RECONCILE_WAIT_MS) < 0 || stopping(m))
+    int rc = api_send_list_sent(m->o.api, &c, x->type, x->attempt_ms - OBX_SKEW_MS, list_cb, &lc);
+    chg_deliver(m, &lc.chg);
+    if (net_note(m, rc) < 0) {
+        log_info("outbox: %s: the message store could not be read (%s); trying again later",
+                 x->name, strerror(-rc));
         return -1;
+    }
     uint64_t ids[CANDIDATES_MAX];
     uint32_t n = obx_candidates(m, x->type, x->to, text, x->attempt_ms - OBX_SKEW_MS,
                                 x->attempt_ms + OBX_SEND_MS + OBX_SKEW_MS, ids, CANDIDATES_MAX);

@@ -64,6 +64,7 @@ struct obx_item *obx_item_new(struct mb_outbox *o, uint32_t rcpt, const char *na
     struct obx_item *it = mem_calloc(1, sizeof *it);
     it->id = o->n_items;
     it->rcpt = rcpt;
+    it->r = o->rcpts[rcpt];
     it->name = mem_strdup(name);
     it->fd = -1;
     it->mtime_ms = isotime_now_ms();
