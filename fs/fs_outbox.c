@@ -201,6 +201,27 @@ void fs_outbox_read(fuse_req_t req, const struct fs_node *n, size_t size, off_t 
     free(buf);
 }
 
+/* The process (thread group) of the thread that asked: the kernel names
+ * the thread, and a program may write from one thread and close from
+ * another.  Its own id when /proc does not say (another pid namespace). */
+static pid_t caller_process(fuse_req_t req)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    char path[64], line[128];
+    pid_t tgid = ctx ? ctx->pid : 0;
+    if (tgid <= 0)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tgid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return tgid;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Tgid: %d", &tgid) == 1)
+            break;
+    fclose(f);
+    return tgid;
+}
+
 void fs_outbox_write(fuse_req_t req, const struct fs_node *n, const char *buf, size_t size,
                      off_t off)
 {
@@ -209,7 +230,7 @@ void fs_outbox_write(fuse_req_t req, const struct fs_node *n, const char *buf, s
         fuse_reply_err(req, n->obx == MB_OBX_COVERS ? EACCES : EISDIR);
         return;
     }
-    ssize_t rc = mb_outbox_write(fs->mb, n->obx_id, buf, size, off);
+    ssize_t rc = mb_outbox_write(fs->mb, n->obx_id, buf, size, off, caller_process(req));
     if (rc < 0)
         fs_reply_err(req, (int)rc);
     else
@@ -248,7 +269,7 @@ void fs_outbox_flush(fuse_req_t req, const struct fs_node *n)
         return;
     }
     bool exiting = caller_exiting(req);
-    fs_reply_err(req, mb_outbox_flush(fs->mb, n->obx_id, exiting));
+    fs_reply_err(req, mb_outbox_flush(fs->mb, n->obx_id, caller_process(req), exiting));
 }
 
 void fs_outbox_setattr(fuse_req_t req, const struct fs_node *n, struct stat *attr, int to_set)
@@ -256,7 +277,8 @@ void fs_outbox_setattr(fuse_req_t req, const struct fs_node *n, struct stat *att
     struct fs *fs = fs_of(req);
     int rc = 0;
     if (to_set & FUSE_SET_ATTR_SIZE)
-        rc = n->obx == MB_OBX_ITEM ? mb_outbox_truncate(fs->mb, n->obx_id, (uint64_t)attr->st_size)
+        rc = n->obx == MB_OBX_ITEM ? mb_outbox_truncate(fs->mb, n->obx_id, (uint64_t)attr->st_size,
+                                                        caller_process(req))
                                    : -EACCES;
     /* Modes, owners and times are the mount's: a copy that sets them
      * (cp -p, a file manager) is not refused for it. */

@@ -37,6 +37,9 @@
 #define OBX_POLL_MAX_MS   60000            /* then doubling up to this */
 #define OBX_SKEW_MS       (2 * 60 * 1000)  /* the server's clock may differ by this */
 
+/* Writing processes a file remembers (more: any close counts). */
+#define OBX_WRITERS 4
+
 /* A file's state.  1..4 are the journal's (struct spool_rec.state). */
 enum obx_state {
     OBX_DRAFT = 0,    /* being written, or closed under a temporary name */
@@ -60,27 +63,30 @@ struct obx_rcpt {
 
 /* A file in a recipient folder. */
 struct obx_item {
-    uint32_t id;          /* [I] its number */
-    uint32_t rcpt;        /* [I] its recipient folder's number */
-    struct obx_rcpt *r;   /* [I] that folder (whose type, name and number never change) */
-    pthread_mutex_t io;   /* rank RANK_OBX_IO (see above) */
-    const char *name;     /* [O] its name (a rename retires the old string) */
-    uint8_t state;        /* [O] enum obx_state */
-    bool dirty;           /* [O] written since the last close */
-    bool final;           /* [O] renamed to a sendable name while being written */
-    bool written;         /* [O] written (or truncated) since it became a draft */
-    bool interrupted;     /* [O] its writer died before closing it: never sent as is */
-    bool sent;            /* [O] gone because the server reports it Sent */
-    bool busy;            /* [O] the sending thread works on it (outside the locks) */
-    int64_t size;         /* [O] bytes */
-    int64_t mtime_ms;     /* [O] wall clock of the last write, or of the commit */
-    char *error;          /* [O] user.rc.error, or NULL */
-    int fd;               /* [io] the draft's descriptor, -1 when not a draft */
-    uint64_t draft;       /* [io] the draft's id in the spool */
-    struct spool_rec rec; /* [O] the journal record (states QUEUED..FAILED) */
-    char status[24];      /* [O] the server's messageStatus once accepted */
-    int64_t due_ms;       /* [O] monotonic time the thread next looks at it */
-    int64_t poll_ms;      /* [O] the current interval between status checks */
+    uint32_t id;                /* [I] its number */
+    uint32_t rcpt;              /* [I] its recipient folder's number */
+    struct obx_rcpt *r;         /* [I] that folder (whose type, name and number never change) */
+    pthread_mutex_t io;         /* rank RANK_OBX_IO (see above) */
+    const char *name;           /* [O] its name (a rename retires the old string) */
+    uint8_t state;              /* [O] enum obx_state */
+    bool dirty;                 /* [O] written since the last close */
+    bool final;                 /* [O] renamed to a sendable name while being written */
+    bool written;               /* [O] written (or truncated) since it became a draft */
+    bool interrupted;           /* [O] its writer died before closing it: never sent as is */
+    bool sent;                  /* [O] gone because the server reports it Sent */
+    pid_t writers[OBX_WRITERS]; /* [O] processes that wrote it since its last close */
+    uint8_t n_writers;          /* [O] entries in writers */
+    bool many_writers;          /* [O] more than OBX_WRITERS: any close counts */
+    bool busy;                  /* [O] the sending thread works on it (outside the locks) */
+    int64_t size;               /* [O] bytes */
+    int64_t mtime_ms;           /* [O] wall clock of the last write, or of the commit */
+    char *error;                /* [O] user.rc.error, or NULL */
+    int fd;                     /* [io] the draft's descriptor, -1 when not a draft */
+    uint64_t draft;             /* [io] the draft's id in the spool */
+    struct spool_rec rec;       /* [O] the journal record (states QUEUED..FAILED) */
+    char status[24];            /* [O] the server's messageStatus once accepted */
+    int64_t due_ms;             /* [O] monotonic time the thread next looks at it */
+    int64_t poll_ms;            /* [O] the current interval between status checks */
 };
 
 /* The Outbox of a mailbox (m->obx). */

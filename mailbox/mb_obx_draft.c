@@ -84,10 +84,33 @@ static int make_writable(struct mb *m, struct obx_item *it)
     return 0;
 }
 
-/* After a write or truncation to size end (io lock held). */
-static void written(struct mb_outbox *o, struct obx_item *it, int64_t size, bool grow_only)
+/* Remember writer among the processes that wrote it (o->lock held). */
+static void note_writer(struct obx_item *it, pid_t writer)
+{
+    for (uint8_t i = 0; i < it->n_writers; i++)
+        if (it->writers[i] == writer)
+            return;
+    if (it->n_writers < OBX_WRITERS)
+        it->writers[it->n_writers++] = writer;
+    else
+        it->many_writers = true;
+}
+
+/* Did closer write it since its last close?  (o->lock held) */
+static bool wrote(const struct obx_item *it, pid_t closer)
+{
+    for (uint8_t i = 0; i < it->n_writers; i++)
+        if (it->writers[i] == closer)
+            return true;
+    return it->many_writers;
+}
+
+/* After a write or truncation by writer to size end (io lock held). */
+static void written(struct mb_outbox *o, struct obx_item *it, int64_t size, bool grow_only,
+                    pid_t writer)
 {
     obx_lock(o);
+    note_writer(it, writer);
     if (!grow_only || size > it->size)
         it->size = size;
     it->dirty = true;
@@ -119,7 +142,8 @@ static int check_text_write(struct mb_outbox *o, struct obx_item *it, const void
     return rc;
 }
 
-ssize_t mb_outbox_write(struct mb *m, uint32_t id, const void *buf, size_t n, off_t off)
+ssize_t mb_outbox_write(struct mb *m, uint32_t id, const void *buf, size_t n, off_t off,
+                        pid_t writer)
 {
     struct mb_outbox *o = m->obx;
     obx_lock(o);
@@ -141,12 +165,12 @@ ssize_t mb_outbox_write(struct mb *m, uint32_t id, const void *buf, size_t n, of
             done += (size_t)w;
     }
     if (rc == 0)
-        written(o, it, (int64_t)off + (int64_t)n, true);
+        written(o, it, (int64_t)off + (int64_t)n, true, writer);
     obx_io_unlock(it);
     return rc < 0 ? rc : (ssize_t)n;
 }
 
-int mb_outbox_truncate(struct mb *m, uint32_t id, uint64_t size)
+int mb_outbox_truncate(struct mb *m, uint32_t id, uint64_t size, pid_t writer)
 {
     struct mb_outbox *o = m->obx;
     obx_lock(o);
@@ -163,7 +187,7 @@ int mb_outbox_truncate(struct mb *m, uint32_t id, uint64_t size)
     if (rc == 0 && ftruncate(it->fd, (off_t)size) != 0)
         rc = -errno;
     if (rc == 0)
-        written(o, it, (int64_t)size, false);
+        written(o, it, (int64_t)size, false, writer);
     obx_io_unlock(it);
     return rc;
 }
@@ -310,7 +334,7 @@ static int commit(struct mb *m, struct obx_item *it)
     return 0;
 }
 
-int mb_outbox_flush(struct mb *m, uint32_t id, bool exiting)
+int mb_outbox_flush(struct mb *m, uint32_t id, pid_t closer, bool exiting)
 {
     struct mb_outbox *o = m->obx;
     obx_lock(o);
@@ -320,9 +344,11 @@ int mb_outbox_flush(struct mb *m, uint32_t id, bool exiting)
         return 0;
     obx_io_lock(it);
     obx_lock(o);
-    bool go = it->state == OBX_DRAFT && it->dirty && it->fd >= 0;
+    bool go = it->state == OBX_DRAFT && it->dirty && it->fd >= 0 && wrote(it, closer);
     if (go) {
         it->dirty = false;
+        it->n_writers = 0;
+        it->many_writers = false;
         if (exiting) {
             it->interrupted = true;
             obx_set_error(it, "not sent: the program writing it ended before closing it");

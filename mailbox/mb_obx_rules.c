@@ -19,9 +19,10 @@ bool obxr_temp_name(const char *name)
     size_t n = strlen(name);
     if (n == 0 || name[0] == '.' || name[n - 1] == '~')
         return true;
-    if (n >= 2 && name[0] == '#' && name[n - 1] == '#')
+    if ((n >= 2 && name[0] == '#' && name[n - 1] == '#') || strncmp(name, "~$", 2) == 0)
         return true;
-    return ends_with(name, ".part") || ends_with(name, ".crdownload") || ends_with(name, ".swp");
+    return ends_with(name, ".part") || ends_with(name, ".crdownload") || ends_with(name, ".swp") ||
+           ends_with(name, ".tmp");
 }
 
 int obxr_recipient(enum rec_type t, const char *name, char *to, size_t tolen)

@@ -16,7 +16,8 @@
  * True for the names editors, file managers and copy tools write to before
  * renaming into place, which are never sent: dotfiles (".goutputstream-*",
  * rsync's ".name.XXXXXX", ".~lock.*#"), "*~" backups, "*.part" and
- * "*.crdownload" partial downloads, "*.swp" and "#*#" editor files.
+ * "*.crdownload" partial downloads, "*.swp" and "#*#" editor files, "*.tmp"
+ * (office suites' saves, "lu123.tmp") and "~$*" (their lock files).
  */
 bool obxr_temp_name(const char *name);
 

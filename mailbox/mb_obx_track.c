@@ -316,8 +316,9 @@ static void settle(struct mb *m, struct watch *w, int64_t now)
     if (w->known && w->status[0])
         snprintf(it->status, sizeof it->status, "%s", w->status);
     if (final == 0 && !w->gone) {
-        it->due_ms = now + it->poll_ms;
-        it->poll_ms = it->poll_ms * 2 < OBX_POLL_MAX_MS ? it->poll_ms * 2 : OBX_POLL_MAX_MS;
+        int64_t step = it->poll_ms > 0 ? it->poll_ms : OBX_POLL_FIRST_MS;
+        it->due_ms = now + step;
+        it->poll_ms = step * 2 < OBX_POLL_MAX_MS ? step * 2 : OBX_POLL_MAX_MS;
         obx_unlock(o);
     } else if (final < 0) {
         it->state = OBX_FAILED;

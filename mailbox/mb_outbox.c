@@ -215,6 +215,7 @@ static void load_items(struct mb_outbox *o)
         it->state = (uint8_t)r->state;
         it->size = (int64_t)r->size;
         it->mtime_ms = r->created_ms;
+        it->poll_ms = OBX_POLL_FIRST_MS;
         it->error = r->error ? mem_strdup(r->error) : NULL;
         log_info("outbox: %s/%s is %s", rc->name, it->name,
                  it->state == OBX_SENDING ? "being reconciled (its outcome is not known)"

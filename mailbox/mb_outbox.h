@@ -111,29 +111,35 @@ int mb_outbox_create(struct mb *m, uint32_t rcpt, const char *name, uint32_t *id
 int mb_outbox_open(struct mb *m, uint32_t id, bool write);
 
 /*
- * Write n bytes at off into file id.  A failed file becomes a draft again
- * (a new send); one being sent is -EBUSY.  SMS and pager text longer than
- * the API allows is -EFBIG (nothing written).  Returns n or -errno.
+ * Write n bytes at off into file id, for process `writer` (its pid, the
+ * thread group's: only a writer's close sends the file).  A failed file
+ * becomes a draft again (a new send); one being sent is -EBUSY.  SMS and
+ * pager text longer than the API allows is -EFBIG (nothing written).
+ * Returns n or -errno.
  */
-ssize_t mb_outbox_write(struct mb *m, uint32_t id, const void *buf, size_t n, off_t off);
+ssize_t mb_outbox_write(struct mb *m, uint32_t id, const void *buf, size_t n, off_t off,
+                        pid_t writer);
 
-/* Truncate (or extend) file id to size, as a write does.  0 or -errno. */
-int mb_outbox_truncate(struct mb *m, uint32_t id, uint64_t size);
+/* Truncate (or extend) file id to size, as a write by `writer` does.
+ * 0 or -errno. */
+int mb_outbox_truncate(struct mb *m, uint32_t id, uint64_t size, pid_t writer);
 
 /* Read up to n bytes at off of file id: the bytes written.  Returns the
  * count or -errno. */
 ssize_t mb_outbox_read(struct mb *m, uint32_t id, void *buf, size_t n, off_t off);
 
 /*
- * A close of file id (FUSE flush).  exiting: the closing process is dying
- * (killed, or it exited without closing): nothing is sent.  Otherwise, when
- * the file was written since the last close and its name is not a
- * temporary one, it is checked and committed: 0 when it is queued (the
- * journal is durable), -EINVAL or -EFBIG when it cannot be sent (why is in
- * user.rc.error; nothing is sent), -EIO / -ENOSPC when it could not be
- * saved.  Nothing to do is 0.
+ * A close of file id (FUSE flush) by process `closer` (its pid, the thread
+ * group's).  Only the close of a process that wrote the file since its
+ * last close counts: another's (a thumbnailer that read it meanwhile) is
+ * nothing.  exiting: the closing process is dying (killed, or it exited
+ * without closing): nothing is sent.  Otherwise, when its name is not a
+ * temporary one, the file is checked and committed: 0 when it is queued
+ * (the journal is durable), -EINVAL or -EFBIG when it cannot be sent (why
+ * is in user.rc.error; nothing is sent), -EIO / -ENOSPC when it could not
+ * be saved.  Nothing to do is 0.
  */
-int mb_outbox_flush(struct mb *m, uint32_t id, bool exiting);
+int mb_outbox_flush(struct mb *m, uint32_t id, pid_t closer, bool exiting);
 
 /* unlink of file `name` in rcpt: a draft or failed file goes; a queued
  * file not yet attempted is cancelled; one accepted by the server stops

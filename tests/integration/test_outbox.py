@@ -223,6 +223,43 @@ def test_a_writer_killed_before_close_sends_nothing(emu, mount, tmp_path):
     assert xattr(os.path.join(rdir, "whole.pdf"), "user.rc.status") == "Draft"
 
 
+SLOW_WRITER = r"""
+import os, sys
+data = open(sys.argv[2], "rb").read()
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+os.write(fd, data[:500])
+print("half", flush=True)
+sys.stdin.readline()
+os.write(fd, data[500:])
+os.close(fd)
+print("closed", flush=True)
+"""
+
+
+def test_a_reader_closing_the_file_mid_write_does_not_send_it(emu, mount, tmp_path):
+    # A thumbnailer or a file manager reads a file while it is being copied:
+    # its close is not the writer's, and sends nothing.
+    src, data = a_pdf(tmp_path)
+    rdir = recipient(mount, "Fax", "+16505551244")
+    f = os.path.join(rdir, "big.pdf")
+    w = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, f, src], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    try:
+        assert w.stdout.readline().strip() == b"half"
+        with open(f, "rb") as r:
+            assert r.read() == data[:500]
+        assert xattr(f, "user.rc.status") == "Draft"
+        w.stdin.write(b"go\n")
+        w.stdin.flush()
+        assert w.stdout.readline().strip() == b"closed"
+    finally:
+        w.kill()  # never left holding the mount
+        w.wait()
+    wait_for(lambda: gone(f), what="the whole fax sent")
+    [got] = emu.sent()
+    assert got["attachments"][0]["sha256"] == sha(data)
+
+
 def test_a_document_of_another_type_is_refused_at_close(emu, mount, tmp_path):
     rdir = recipient(mount, "Fax", "+16505551240")
     f = os.path.join(rdir, "prog")

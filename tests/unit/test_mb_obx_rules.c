@@ -20,11 +20,13 @@ static void test_temp_names(void)
         ".a.swp",
         "b.swp",
         "#notes#",
+        "lu12345.tmp",
+        "~$report.docx",
         "",
     };
     static const char *const sent[] = {
-        "doc.pdf", "report (1).pdf", "a~b.pdf", "part",    "x.partial",
-        "#",       "#notes",         "notes#",  "été.txt", "a.b.c"};
+        "doc.pdf", "report (1).pdf", "a~b.pdf", "part", "x.partial", "#",          "#notes",
+        "notes#",  "été.txt",        "a.b.c",   "tmp",  "a.tmpl",    "~report.pdf"};
     for (size_t i = 0; i < sizeof temp / sizeof temp[0]; i++)
         CHECK(obxr_temp_name(temp[i]));
     for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++)
