@@ -198,7 +198,8 @@ static int state_cb(void *ctx, struct rec *r)
 
 /* Learn what an unknown-outcome DELETE did, from the messages' states.
  * Returns 0 or -errno (nothing learnt). */
-static int learn_states(struct api *a, const struct api_call *c, uint64_t ext_id, struct states *st)
+static int learn_states(struct api *a, const struct api_call *c, uint64_t ext_id,
+                        struct states *st)
 {
     uint64_t *ids = mem_calloc(st->n ? st->n : 1, sizeof *ids);
     size_t k = 0;
@@ -259,7 +260,8 @@ static bool pause_before_retry(struct api *a, const struct api_call *c, int roun
 /* DELETE until every item's outcome is known: a request with an unknown
  * outcome is followed by reading the states, and only the messages the
  * server did not act on are sent again (by id). */
-static int delete_loop(struct api *a, const struct api_call *c, uint64_t ext_id, struct states *st)
+static int delete_loop(struct api *a, const struct api_call *c, uint64_t ext_id,
+                       struct states *st)
 {
     for (int round = 0;; round++) {
         bool unknown = false, pending = false;
