@@ -45,7 +45,8 @@ static void test_rejects(void)
     struct fs_node n;
     CHECK(!fs_ino_parse(0, &n));
     CHECK_INT(n.kind, FS_BAD);
-    CHECK(!fs_ino_parse(UINT64_C(14) << 60, &n)); /* a kind rcfs never hands out */
+    /* A kind rcfs never hands out. */
+    CHECK(!fs_ino_parse(UINT64_C(14) << 60, &n));
     CHECK(!fs_ino_parse(2, &n)); /* kind 0 with a payload */
 }
 
