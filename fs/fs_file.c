@@ -230,12 +230,16 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
         fuse_reply_err(req, EACCES);
 }
 
-/* Every close: an Outbox file may be sent now; nothing else has work here. */
+/* Every close: an Outbox file may be sent now; nothing else has work here.
+ * A mount without an Outbox answers ENOSYS, and the kernel stops sending
+ * flushes (one round trip per close saved). */
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    struct fs *fs = fuse_req_userdata(req);
     struct fs_node n;
+    uint32_t ext;
     if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX)
         fs_outbox_flush(req, &n);
     else
-        fuse_reply_err(req, 0);
+        fuse_reply_err(req, mb_outbox_ext(fs->mb, &ext) ? 0 : ENOSYS);
 }

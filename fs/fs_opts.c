@@ -17,7 +17,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_SINGLE, KEY_ALLOW_OTHER };
 /* Raw values as parsed by fuse_opt (strings freed after conversion). */
 struct raw {
     char *cache_dir, *cache_max, *media_url, *credentials;
-    int poll, timeout, max_downloads, probe_kib, no_thumbnails, purge;
+    int poll, timeout, max_downloads, probe_kib, no_thumbnails, purge, no_outbox;
     int uid, gid;
     char *umask;
     char *sms_from; /* Outbox: -o sms_from= */
@@ -48,6 +48,7 @@ static const struct fuse_opt specs[] = {
     OPT("umask=%s", umask, 0),
     OPT("sms_from=%s", sms_from, 0),
     OPT("fax_cover=%d", fax_cover, 0),
+    OPT("no_outbox", no_outbox, 1),
     FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
@@ -205,6 +206,7 @@ static int set_outbox(const struct raw *r, struct fs_opts *o)
         return -1;
     }
     o->fax_cover = r->fax_cover;
+    o->no_outbox = r->no_outbox;
     if (r->sms_from) {
         const char *d = r->sms_from + (r->sms_from[0] == '+');
         size_t n = strlen(d);
@@ -321,6 +323,8 @@ void fs_opts_help(const char *prog)
            "                             extension's first number that may send SMS)\n"
            "    fax_cover=N              Outbox: the fax cover page (default 0 = none; see\n"
            "                             Outbox/Fax/cover-pages.txt)\n"
+           "    no_outbox                no Outbox: nothing can be sent, and closing a file\n"
+           "                             costs no round trip to rcfs\n"
            "\n"
            "FUSE options:\n",
            prog);

@@ -36,6 +36,7 @@ struct fs_opts {
                                          default: folders 0700, files 0600 */
     char *sms_from;                   /* Outbox: the SMS sender, or NULL */
     int fax_cover;                    /* Outbox: the default fax cover page (0 = none) */
+    bool no_outbox;                   /* no Outbox (-o no_outbox) */
     bool foreground;                  /* -f */
     bool debug;                       /* -d */
     bool singlethread;                /* -s */

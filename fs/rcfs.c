@@ -113,6 +113,7 @@ static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
         .events = fs_events(fs),
         .sms_from = o->sms_from,
         .fax_cover = o->fax_cover,
+        .no_outbox = o->no_outbox,
     };
 }
 

@@ -128,6 +128,7 @@ struct mb_config {
     struct mb_events events; /* notification hooks */
     const char *sms_from;    /* Outbox: the number SMS go from, or NULL (the first SmsSender) */
     int fax_cover;           /* Outbox: the default fax cover page index (0 = none) */
+    bool no_outbox;          /* no Outbox in this mount (and no flush round trips) */
 };
 
 /* How long after this mount moved a message to the trash it refuses to purge it. */

@@ -236,6 +236,10 @@ int outbox_open(struct mb *m, const struct mb_config *cfg, char *err, size_t err
     o->fax_cover = cfg->fax_cover;
     o->sms_from_opt = cfg->sms_from && cfg->sms_from[0] ? mem_strdup(cfg->sms_from) : NULL;
     m->obx = o;
+    if (cfg->no_outbox) {
+        log_info("outbox: off in this mount (no_outbox); pending sends wait for a mount with it");
+        return 0;
+    }
     char *dir = mem_printf("%s/outbox", m->ps.state_dir);
     int rc = spool_open(dir, &o->spool);
     free(dir);

@@ -477,6 +477,27 @@ def test_kill_9_right_after_the_close_then_remount_sends_once(emu, mount, tmp_pa
     assert got["attachments"][0]["sha256"] == sha(data)
 
 
+def test_no_outbox_mount_shows_none_and_keeps_pending_sends_for_later(emu, make_mount,
+                                                                       tmp_path):
+    src, data = a_pdf(tmp_path)
+    mount = make_mount(emu).start()
+    rdir = recipient(mount, "Fax", "+16505552206")
+    subprocess.run(["cp", src, rdir + "/"], check=True)
+    mount.kill()  # journaled, not sent yet
+    off = make_mount(emu, opts={"no_outbox": True}).start()
+    assert "Outbox" not in os.listdir(off.p(OWNER))
+    with pytest.raises(OSError) as e:
+        os.mkdir(off.p(OWNER, "Outbox"))
+    assert e.value.errno == errno.EACCES
+    assert open(os.path.join(off.p(OWNER, "Fax"), os.listdir(off.p(OWNER, "Fax"))[0],
+                             "meta.json"), "rb").read()
+    off.stop()
+    assert emu.sent() == []
+    mount.start()
+    wait_for(lambda: gone(os.path.join(rdir, "doc.pdf")), what="the fax sent by a mount with it")
+    assert len(emu.sent()) == 1
+
+
 # ---------------------------------------------------------------- file operations
 
 def test_files_being_sent_cannot_change_and_drafts_can(emu, mount, tmp_path):
