@@ -350,7 +350,8 @@ int mb_outbox_list(struct mb *m, int kind, uint32_t id, struct mb_obx_listing *o
         mb_outbox_listing_free(out);
         return rc;
     }
-    qsort(out->e, out->n, sizeof *out->e, cmp_entry);
+    if (out->n > 1)
+        qsort(out->e, out->n, sizeof *out->e, cmp_entry);
     return 0;
 }
 
