@@ -364,6 +364,17 @@ def test_an_sms_and_a_pager_message_arrive_with_text_and_sender(emu, mount):
     assert "Standup in 5" in texts
 
 
+def test_an_sms_that_cannot_be_delivered_stays_with_the_servers_code(emu, mount):
+    sms = recipient(mount, "SMS", "+15550001111")
+    f = os.path.join(sms, "hello.txt")
+    with open(f, "w") as fh:
+        fh.write("are you there?\n")
+    wait_for(lambda: xattr(f, "user.rc.status") == "SendingFailed", what="SendingFailed")
+    assert "SMS-UP-410" in xattr(f, "user.rc.error")
+    [got] = emu.sent()
+    assert got["text"] == "are you there?" and got["status"] == "SendingFailed"
+
+
 def test_text_over_the_limit_is_efbig_at_write(emu, mount):
     sms = recipient(mount, "SMS", "+16505552101")
     f = os.path.join(sms, "long.txt")
