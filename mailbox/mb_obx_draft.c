@@ -446,6 +446,7 @@ int mb_outbox_rename(struct mb *m, uint32_t rcpt, const char *name, uint32_t new
         obx_item_rename(o, it, newname);
         /* Still being written: it is sent when that ends (mb_outbox_flush). */
         it->final = it->dirty && !obxr_temp_name(newname);
+        send_now = send_now && !it->dirty && !it->interrupted; /* as it is now */
     }
     obx_unlock(o);
     if (rc == 0 && send_now && (rc = commit(m, it)) < 0) {
