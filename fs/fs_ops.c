@@ -1,8 +1,9 @@
 /*
  * fs_ops — the handler table and the small handlers: init, getattr,
  * readlink, statfs, access, forget, and the refusals (mkdir, mknod, create,
- * symlink, link) except in the Outbox.  Lookup, listings, content, changes and xattrs have files
- * of their own (see fs_internal.h).
+ * symlink, link; mkdir and create in the Outbox go to fs_outbox.c).  Lookup,
+ * listings, content, changes and xattrs have files of their own (see
+ * fs_internal.h).
  */
 #include <errno.h>
 #include <string.h>
