@@ -108,7 +108,7 @@ int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen)
 
     if (rc != 0)
         return rc;
-    /* The token names only the extension (owner_id); the account id comes from extension/~. */
+    /* The token names only the extension; the account id comes from extension/~. */
     url = req_url(a, "extension/~");
     exec_res_init(&res);
     rc = req_get_object(a, deadline, req_prio(c), url, PACE_LIGHT, &res);
@@ -137,6 +137,14 @@ enum api_reach api_ext_reach(struct api *a, uint64_t ext_id)
 const char *api_account_id(const struct api *a)
 {
     return a->account_id;
+}
+
+uint64_t api_owner_id(struct api *a)
+{
+    pthread_mutex_lock(&a->lock);
+    uint64_t v = a->self_known ? a->self.id : 0;
+    pthread_mutex_unlock(&a->lock);
+    return v;
 }
 
 void api_get_stats(struct api *a, struct api_stats *out)

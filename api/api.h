@@ -93,6 +93,13 @@ int api_login(struct api *a, const struct api_call *c, char *err, size_t errlen)
  */
 const char *api_account_id(const struct api *a);
 
+/*
+ * The credentials' own extension id (the "~" of extension/~, the only one
+ * that may send), read by api_login from the same answer as the account
+ * id.  0 before a successful api_login.  Thread-safe.
+ */
+uint64_t api_owner_id(struct api *a);
+
 struct api_ext {
     uint64_t id;     /* extension id */
     char number[32]; /* extensionNumber as sent ("" if none or invalid) */

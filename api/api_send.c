@@ -150,6 +150,11 @@ static int norm_number(const char *in, char *out, size_t outlen)
     return 0;
 }
 
+int api_send_number(const char *in, char *out, size_t outlen)
+{
+    return norm_number(in, out, outlen);
+}
+
 size_t api_send_text_units(const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;

@@ -113,6 +113,35 @@ int api_send_sms(struct api *a, const struct api_call *c, const char *from, cons
 int api_send_pager(struct api *a, const struct api_call *c, const char *to_ext, const char *text,
                    struct rec *out, char *why, size_t whylen);
 
+/* A phone number as api_send_fax takes them, written as the API does
+ * ("+16505551234") into out.  Returns 0, or -EINVAL when it is not one (or
+ * out is too small: 17 bytes always suffice). */
+int api_send_number(const char *in, char *out, size_t outlen);
+
+/*
+ * Why an Outbound message the server reports SendingFailed (or
+ * DeliveryFailed) failed, from its record r (r->json): one line for the
+ * user naming the status and the codes the record carries (each
+ * recipient's faxErrorCode, or the deliveryErrorCode of a text), e.g.
+ * "the server reports SendingFailed: +15550001234 NoFaxMachine".  Never
+ * fails: a record without codes gives the status alone.  Server text is
+ * escaped to printable ASCII.
+ */
+void api_send_failure(const struct rec *r, char *why, size_t whylen);
+
+/*
+ * The messages of type `type` the credentials' own extension sent from
+ * since_ms on: GET .../extension/~/message-store?messageType=T
+ * &direction=Outbound&availability=Alive&availability=Deleted
+ * &dateFrom=<since_ms>&perPage=1000, every page (Light).  What a sender
+ * looks at before it sends again a message whose first attempt's outcome
+ * is unknown.  Records come through cb in the server's order (an invalid
+ * one is logged and skipped).  Returns 0 when every page was read, the
+ * callback's -errno, or the request's -errno.
+ */
+int api_send_list_sent(struct api *a, const struct api_call *c, enum rec_type type,
+                       int64_t since_ms, api_rec_cb cb, void *ctx);
+
 /* The UTF-16 length of len bytes of UTF-8 text as the API counts it, or
  * SIZE_MAX when they are not valid UTF-8. */
 size_t api_send_text_units(const char *text, size_t len);

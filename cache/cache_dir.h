@@ -6,7 +6,8 @@
  *   lock                    flock()ed for the life of the mount: one rcfs per folder
  *   objects/<hh>/<hash>     content objects (cache_obj)
  *   state/<scope>/          persisted records and index for one mailbox scope
- *                           (cache_rlog, cache_snap); <scope> is a hex hash of
+ *                           (cache_rlog, cache_snap), and its Outbox's spool
+ *                           (state/<scope>/outbox/, cache_spool); <scope> is a hex hash of
  *                           server URL + account id, so accounts never mix
  */
 #ifndef RCFS_CACHE_DIR_H

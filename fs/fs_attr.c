@@ -35,6 +35,8 @@ mode_t fs_node_type(const struct fs_node *n)
         return n->sub == FS_SUB_DIR ? S_IFDIR : S_IFREG;
     case FS_TRASH:
         return n->part == FS_TRASH_INFOFILE || n->part == FS_TRASH_SCRATCH ? S_IFREG : S_IFDIR;
+    case FS_OUTBOX:
+        return fs_outbox_is_file(n) ? S_IFREG : S_IFDIR;
     default:
         return S_IFDIR;
     }
@@ -113,6 +115,8 @@ int fs_fill_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_inf
         return fill_message(fs, n, info, st);
     case FS_TRASH:
         return fs_trash_attr(fs, n, st);
+    case FS_OUTBOX:
+        return fs_outbox_attr(fs, n, st);
     default:
         return -ENOENT;
     }
@@ -126,6 +130,8 @@ int fs_attr_learning(struct fs *fs, fuse_req_t req, const struct fs_node *n,
         struct mb_call c = fs_call(fs, req);
         mb_meta_refresh(fs->mb, &c, n->id);
     }
+    if (n->kind == FS_OUTBOX)
+        return fs_outbox_attr_learning(fs, req, n, st);
     if (n->kind == FS_MSG && n->sub == FS_SUB_META) {
         /* Its size must be the record it will show. */
         struct mb_call c = fs_call(fs, req);

@@ -84,6 +84,9 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
         for (int f = 0; f < MB_FOLDER_COUNT; f++)
             dir_add(d, &cap, mb_folder_name(f),
                     (struct fs_node){.kind = FS_FOLDER, .ext = n.ext, .folder = f});
+        struct fs_node obx;
+        if (fs_outbox_at_ext(fs, n.ext, &obx))
+            dir_add(d, &cap, MB_OBX_NAME, obx);
         break;
     case FS_FOLDER: {
         struct mb_call c = fs_call(fs, req);
@@ -129,6 +132,14 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
             x.sub = FS_SUB_ATT0 + (int)k;
             dir_add(d, &cap, info.att[k].name, x);
         }
+        break;
+    }
+    case FS_OUTBOX: {
+        struct mb_obx_listing l;
+        rc = mb_outbox_list(fs->mb, n.obx, n.obx_id, &l);
+        for (uint32_t i = 0; rc == 0 && i < l.n; i++)
+            dir_add(d, &cap, l.e[i].name, fs_outbox_node(&l.e[i]));
+        mb_outbox_listing_free(&l);
         break;
     }
     default:

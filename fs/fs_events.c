@@ -218,6 +218,7 @@ struct mb_events fs_events(struct fs *fs)
         .extension_gone = ev_extension_gone,
         .release_idle = ev_release_idle,
         .message_arrived = ev_message_arrived,
+        .outbox_gone = fs_outbox_gone,
     };
 }
 
@@ -226,8 +227,11 @@ int fs_refresh(struct fs *fs)
     int rc = mb_refresh_wait(fs->mb, isotime_mono_ms() + (int64_t)fs->call_timeout_s * 1000);
     if (rc < 0)
         log_warn("refresh: %s", strerror(-rc));
-    /* The sync thread queued its invalidations and events: let them land first. */
-    fs_notify_flush(fs->notify);
-    fs_live_flush(fs->live);
+    /* The sync thread queued its invalidations: let them land first, so the
+     * next ls sees the new state.  Bounded: this handler holds the root's
+     * lock (touch and setxattr of MOUNT), which an invalidation in the root
+     * needs.  The live thread's events are not waited for at all: its path
+     * walks go through the root, so they wait for this call to return. */
+    fs_notify_flush(fs->notify, isotime_mono_ms() + 2000);
     return rc;
 }

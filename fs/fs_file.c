@@ -11,7 +11,7 @@
  * table is keyed by it; meta.json pages are dropped by rcfs when the record
  * changes (fs_events).  Writing is refused: EACCES from open when the kernel
  * asks, else from write and truncate; only the desktop Trash's scratch
- * files take writes (fs_trash.c).
+ * files (fs_trash.c) and the Outbox's (fs_outbox.c) take writes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,6 +124,10 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         trash_open(fs, req, &n, fi);
         return;
     }
+    if (n.kind == FS_OUTBOX) {
+        fs_outbox_open(req, &n, fi);
+        return;
+    }
     if (n.kind != FS_MSG || n.sub == FS_SUB_DIR) {
         fuse_reply_err(req, EISDIR);
         return;
@@ -196,6 +200,10 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
         fs_trash_read(fs, req, &n, size, off);
         return;
     }
+    if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX) {
+        fs_outbox_read(req, &n, size, off);
+        return;
+    }
     if (!fs_ino_parse(ino, &n) || n.kind != FS_MSG || n.sub == FS_SUB_DIR) {
         fuse_reply_err(req, EISDIR);
         return;
@@ -242,8 +250,12 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 {
     struct fs *fs = fuse_req_userdata(req);
     struct fs_node n;
-    if (!fs_ino_parse(ino, &n) || n.kind != FS_TRASH) {
+    if (!fs_ino_parse(ino, &n) || (n.kind != FS_TRASH && n.kind != FS_OUTBOX)) {
         fuse_reply_err(req, EACCES);
+        return;
+    }
+    if (n.kind == FS_OUTBOX) {
+        fs_outbox_write(req, &n, buf, size, off);
         return;
     }
     ssize_t rc = fs_trash_write(fs, &n, buf, size, off);
@@ -251,4 +263,18 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
         fs_reply_err(req, (int)rc);
     else
         fuse_reply_write(req, (size_t)rc);
+}
+
+/* Every close: an Outbox file may be sent now; nothing else has work here.
+ * A mount without an Outbox answers ENOSYS, and the kernel stops sending
+ * flushes (one round trip per close saved). */
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct fs *fs = fuse_req_userdata(req);
+    struct fs_node n;
+    uint32_t ext;
+    if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX)
+        fs_outbox_flush(req, &n);
+    else
+        fuse_reply_err(req, mb_outbox_ext(fs->mb, &ext) ? 0 : ENOSYS);
 }

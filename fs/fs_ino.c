@@ -26,6 +26,8 @@ uint64_t fs_ino_make(const struct fs_node *n)
     case FS_LINK:
     case FS_ULINK:
         return k | n->slot;
+    case FS_OUTBOX:
+        return k | ((uint64_t)n->obx_id << 4) | (uint64_t)(n->obx & 0xf);
     default:
         return 0;
     }
@@ -80,6 +82,13 @@ bool fs_ino_parse(uint64_t ino, struct fs_node *n)
         n->kind = FS_TRASH;
         n->part = (int)(p & 0xf);
         n->id = (uint32_t)(p >> 4);
+        return true;
+    case FS_OUTBOX:
+        if ((p >> 4) > UINT32_MAX)
+            break;
+        n->kind = FS_OUTBOX;
+        n->obx = (int)(p & 0xf);
+        n->obx_id = (uint32_t)(p >> 4);
         return true;
     default:
         break;

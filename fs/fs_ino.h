@@ -13,6 +13,8 @@
  *   ULINK        slot (the symlink in Unread/)
  *   TRASH        id << 4 | part (enum fs_trash_part: the desktop Trash's
  *                folders, a generated .trashinfo (id: slot), a scratch file)
+ *   OUTBOX       number << 4 | Outbox node kind (enum mb_obx_kind; the number
+ *                is a type, a recipient folder's or a file's: mb_outbox.h)
  * The root is FUSE_ROOT_ID (1).  A message seen from its type folder and from
  * Deleted/ has two different numbers (view), so an `rm -r` that removes it
  * from one place never leaves a dead directory inode behind in the other.
@@ -34,8 +36,9 @@ enum fs_kind {
     FS_CONV,
     FS_MSG,
     FS_LINK,
-    FS_ULINK, /* a link in Unread/ (slot) */
-    FS_TRASH, /* MOUNT/.Trash-UID and what is in it, but its message folders (fs_trash.c) */
+    FS_ULINK,       /* a link in Unread/ (slot) */
+    FS_TRASH,       /* MOUNT/.Trash-UID and what is in it, but its message folders (fs_trash.c) */
+    FS_OUTBOX = 15, /* the Outbox's nodes (fs/fs_outbox.c) */
 };
 
 /* The parts of the desktop Trash (FS_TRASH). */
@@ -66,6 +69,9 @@ struct fs_node {
     int sub;       /* FS_MSG: FS_SUB_* */
     int part;      /* FS_TRASH: enum fs_trash_part */
     uint32_t id;   /* FS_TRASH: slot (INFOFILE) or scratch id (SCRATCH) */
+
+    int obx;         /* FS_OUTBOX: enum mb_obx_kind */
+    uint32_t obx_id; /* FS_OUTBOX: its number */
 };
 
 /* The inode number of a node.  Fields not used by its kind are ignored. */

@@ -16,6 +16,7 @@
  *   fs_xattr.c   extended attributes      fs_events.c mailbox changes -> kernel
  *   fs_notify.c  the kernel invalidation queue    fs_lru.c  handle-less caches
  *   fs_trash.c   the desktop Trash (.Trash-UID) as a view of Deleted/
+ *   fs_outbox.c  everything under EXT/Outbox/ (fs_outbox.h)
  */
 #ifndef RCFS_FS_INTERNAL_H
 #define RCFS_FS_INTERNAL_H
@@ -31,6 +32,7 @@
 #include "fs/fs_notify.h"
 #include "fs/fs_trash.h"
 #include "mailbox/mb.h"
+#include "fs/fs_outbox.h"
 
 struct fs {
     struct mb *mb;                /* the mailbox */
@@ -132,6 +134,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
               struct fuse_file_info *fi);
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 /* Changing handlers (fs_write.c). */
 void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);

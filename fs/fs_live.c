@@ -260,16 +260,6 @@ int fs_live_start(struct fs_live *l, struct fuse_session *se, const char *mountp
     return 0;
 }
 
-void fs_live_flush(struct fs_live *l)
-{
-    if (!l)
-        return;
-    pthread_mutex_lock(&l->lock);
-    while ((l->head || l->busy) && !l->stop && l->started)
-        pthread_cond_wait(&l->cond, &l->lock);
-    pthread_mutex_unlock(&l->lock);
-}
-
 void fs_live_stop(struct fs_live *l)
 {
     if (!l)

@@ -75,7 +75,4 @@ bool fs_live_own(const struct fs_live *l, fuse_req_t req);
 bool fs_live_pending(struct fs_live *l, fuse_req_t req, uint64_t parent, const char *name,
                      uint64_t *child);
 
-/* Wait until every queued operation was performed (tests, a refresh). */
-void fs_live_flush(struct fs_live *l);
-
 #endif

@@ -103,6 +103,8 @@ static int resolve(struct fs *fs, fuse_req_t req, const struct fs_node *p, const
         c->kind = FS_EXT;
         return mb_ext_find(fs->mb, name, &c->ext);
     case FS_EXT:
+        if (strcmp(name, MB_OBX_NAME) == 0)
+            return fs_outbox_at_ext(fs, p->ext, c) ? 0 : -ENOENT;
         f = folder_by_name(name);
         if (f < 0)
             return -ENOENT;
@@ -118,6 +120,8 @@ static int resolve(struct fs *fs, fuse_req_t req, const struct fs_node *p, const
         return child_of_message(fs, p, name, c, info);
     case FS_TRASH:
         return fs_trash_resolve(fs, req, p, name, c);
+    case FS_OUTBOX:
+        return fs_outbox_resolve(fs, p, name, c);
     default:
         return -ENOTDIR;
     }
@@ -171,7 +175,8 @@ int fs_lookup_entry(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char
         c = (struct fs_node){.kind = FS_TRASH, .part = FS_TRASH_TOP};
         return entry_of(fs, req, &c, &info, false, e);
     }
-    if (never_exists(name) && (p.kind != FS_MSG || p.sub != FS_SUB_DIR))
+    /* The Outbox takes any name (editors' and copiers' temporaries too). */
+    if (never_exists(name) && (p.kind != FS_MSG || p.sub != FS_SUB_DIR) && p.kind != FS_OUTBOX)
         return -ENOENT;
     int rc = resolve(fs, req, &p, name, &c, &info, &have_info);
     return rc < 0 ? rc : entry_of(fs, req, &c, &info, have_info, e);

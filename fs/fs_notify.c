@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cond.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -34,7 +35,7 @@ struct fs_notify *fs_notify_new(void)
     struct fs_notify *n = mem_calloc(1, sizeof *n);
     pthread_mutex_init(&n->lock, NULL);
     pthread_cond_init(&n->cond, NULL);
-    pthread_cond_init(&n->idle, NULL);
+    cond_init_mono(&n->idle);
     return n;
 }
 
@@ -124,14 +125,17 @@ void fs_notify_inode_async(struct fs_notify *n, uint64_t ino)
     enqueue(n, ino, true, "");
 }
 
-void fs_notify_flush(struct fs_notify *n)
+int fs_notify_flush(struct fs_notify *n, int64_t deadline_ms)
 {
+    int rc = 0;
     if (!n || !n->started)
-        return;
+        return 0;
     pthread_mutex_lock(&n->lock);
-    while ((n->head || n->busy) && !n->stop)
-        pthread_cond_wait(&n->idle, &n->lock);
+    while ((n->head || n->busy) && !n->stop && rc == 0)
+        if (cond_wait_until(&n->idle, &n->lock, deadline_ms) == ETIMEDOUT)
+            rc = -ETIMEDOUT;
     pthread_mutex_unlock(&n->lock);
+    return rc;
 }
 
 void fs_notify_free(struct fs_notify *n)

@@ -38,8 +38,11 @@ void fs_notify_inode_async(struct fs_notify *n, uint64_t ino);
 /* Queue the removal of entry `name` from directory `parent`. */
 void fs_notify_entry(struct fs_notify *n, uint64_t parent, const char *name);
 
-/* Wait until every queued entry invalidation was sent (tests, unmount). */
-void fs_notify_flush(struct fs_notify *n);
+/* Wait until every queued entry invalidation was sent, or until deadline_ms
+ * (isotime_mono_ms): a caller that holds a directory's lock (a setattr of the
+ * mount's root holds the root's) must bound its wait, since an invalidation
+ * in that directory waits for the lock.  Returns 0 or -ETIMEDOUT. */
+int fs_notify_flush(struct fs_notify *n, int64_t deadline_ms);
 
 /* Stop the thread (pending items are dropped) and free.  NULL-safe. */
 void fs_notify_free(struct fs_notify *n);

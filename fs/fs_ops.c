@@ -1,7 +1,8 @@
 /*
  * fs_ops — the handler table and the small handlers: init, getattr,
  * readlink, statfs, access, forget, and the refusals (mkdir, mknod, create,
- * symlink, link; new files only in the desktop Trash's info/).  Lookup, listings, content, changes
+ * symlink, link; new files only in the desktop Trash's info/ and, with
+ * mkdir, in the Outbox (fs_outbox.c)).  Lookup, listings, content, changes
  * and xattrs have files of their own (see fs_internal.h).
  */
 #include <errno.h>
@@ -91,7 +92,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
         fuse_reply_err(req, ENOENT);
         return;
     }
-    bool is_file = n.kind == FS_MSG && n.sub != FS_SUB_DIR;
+    bool is_file = (n.kind == FS_MSG && n.sub != FS_SUB_DIR) || fs_outbox_is_file(&n);
     /* Writing content is refused at write; answering W_OK keeps `rm` from
      * asking about "write-protected" files one by one. */
     fuse_reply_err(req, (mask & X_OK) && is_file ? EACCES : 0);
@@ -116,13 +117,16 @@ static void live_create(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+    struct fs_node p;
     if (fs_live_own(fs_of(req)->live, req))
         live_create(req, parent, name);
+    else if (fs_ino_parse(parent, &p) && p.kind == FS_OUTBOX)
+        fs_outbox_mkdir(req, &p, name);
     else
         op_refuse(req);
 }
 
-/* A new file: only the desktop Trash's info/ takes one (fs_trash.c). */
+/* A new file: only the desktop Trash's info/ takes one here (fs_trash.c). */
 static int trash_create(fuse_req_t req, fuse_ino_t parent, const char *name,
                         struct fuse_entry_param *e)
 {
@@ -147,6 +151,11 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                       struct fuse_file_info *fi)
 {
+    struct fs_node p;
+    if (fs_ino_parse(parent, &p) && p.kind == FS_OUTBOX) {
+        fs_outbox_create(req, &p, name, fi);
+        return;
+    }
     struct fuse_entry_param e;
     int rc = trash_create(req, parent, name, &e);
     if (rc < 0) {
@@ -194,6 +203,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     if (conn->capable & FUSE_CAP_SPLICE_WRITE)
         conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    /* O_TRUNC as a setattr of the size, always: with zero-message open the
+     * kernel would otherwise drop an atomic O_TRUNC of an Outbox file. */
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
     conn->max_readahead = 1 << 20;
 }
 
@@ -216,6 +228,7 @@ const struct fuse_lowlevel_ops fs_ops = {
     .read = fs_read,
     .write = fs_write,
     .release = fs_release,
+    .flush = fs_flush,
     .opendir = fs_opendir,
     .readdir = fs_readdir,
     .readdirplus = fs_readdirplus,

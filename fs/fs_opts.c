@@ -21,6 +21,7 @@ enum kind {
     K_TEXT,   /* -o NAME=TEXT, not empty */
     K_PATH,   /* -o NAME=PATH, not empty, made absolute */
     K_ONOFF,  /* -o NAME=on|off */
+    K_PHONE,  /* -o NAME=+DIGITS or DIGITS (a phone number) */
 };
 
 enum section { S_GENERAL, S_RCFS, S_FUSE };
@@ -101,6 +102,14 @@ static const struct spec specs[] = {
      .help = "download new faxes and voicemails as they arrive, in the background"},
     {"notify", NULL, K_FLAG, S_RCFS, FIELD(notify),
      .help = "a desktop notification for each new inbound message"},
+    {"sms_from", NULL, K_PHONE, S_RCFS, FIELD(sms_from), .arg = "NUMBER",
+     .def_doc = "the extension's first number that may send SMS",
+     .help = "Outbox: send SMS from this number"},
+    {"fax_cover", NULL, K_UINT, S_RCFS, FIELD(fax_cover), .arg = "N", .def = "0", .min = 0,
+     .max = 1000000,
+     .help = "Outbox: the fax cover page, 0 = none (see Outbox/Fax/cover-pages.txt)"},
+    {"no_outbox", NULL, K_FLAG, S_RCFS, FIELD(no_outbox),
+     .help = "no Outbox: nothing can be sent, and closing a file costs no round trip to rcfs"},
     {"uid", NULL, K_UINT, S_RCFS, FIELD(uid), .arg = "N", .def_doc = "your user id", .min = 0,
      .max = ID_MAX, .help = "owner shown for every file and folder"},
     {"gid", NULL, K_UINT, S_RCFS, FIELD(gid), .arg = "N", .def_doc = "your group id", .min = 0,
@@ -207,6 +216,9 @@ static void bad_value(const struct spec *s, const char *value)
     case K_ONOFF:
         fprintf(stderr, "must be on or off\n");
         break;
+    case K_PHONE:
+        fprintf(stderr, "must be a phone number such as +16505550101\n");
+        break;
     default:
         fprintf(stderr, "must not be empty\n");
         break;
@@ -248,6 +260,12 @@ static int apply(const struct spec *s, const char *value, struct fs_opts *o)
     case K_ONOFF:
         rc = strcmp(value, "on") == 0 || strcmp(value, "off") == 0 ? 0 : -1;
         break;
+    case K_PHONE: {
+        const char *d = value + (value[0] == '+');
+        size_t len = strlen(d);
+        rc = len >= 7 && len <= 15 && strspn(d, "0123456789") == len ? 0 : -1;
+        break;
+    }
     }
     if (rc < 0) {
         bad_value(s, value);

@@ -46,6 +46,9 @@ struct fs_opts {
     bool push;              /* push=on (default): push notifications; off: poll only */
     bool prefetch;          /* prefetch=on (default): fetch new faxes and voicemails */
     bool notify;            /* desktop notifications of new inbound messages */
+    char *sms_from;         /* Outbox: the SMS sender (+DIGITS or DIGITS), or NULL */
+    unsigned fax_cover;     /* Outbox: the default fax cover page (0 = none) */
+    bool no_outbox;         /* no Outbox (-o no_outbox) */
     uid_t uid;              /* owner shown for every file (uid=; default getuid()) */
     gid_t gid;              /* group shown for every file (gid=; default getgid()) */
     mode_t umask;           /* permission bits cleared (umask=; default 077) */

@@ -12,6 +12,7 @@
  *   rename conversations/X -> Deleted/X        -> the conversation to the trash
  *   anything in or into the desktop Trash      -> fs_trash.c
  *   setattr (touch) of the root              -> sync with the server now
+ *   anything under EXT/Outbox/               -> fs_outbox.c
  * Anything else that would change the tree is refused.
  */
 #include <errno.h>
@@ -35,6 +36,10 @@ static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
     int rc;
     if (!fs_ino_parse(parent, &p)) {
         fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (p.kind == FS_OUTBOX) {
+        fs_outbox_unlink(req, &p, name);
         return;
     }
     struct mb_call c = fs_user_call(fs, req);
@@ -92,6 +97,10 @@ static void do_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
         fs_reply_err(req, fs_trash_rmdir(fs, req, &p, name));
         return;
     }
+    if (p.kind == FS_OUTBOX) {
+        fs_outbox_rmdir(req, &p, name);
+        return;
+    }
     if (p.kind != FS_FOLDER) {
         fuse_reply_err(req, p.kind == FS_MSG ? ENOTDIR : EACCES);
         return;
@@ -138,6 +147,10 @@ static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     struct fs_node p, q;
     if (!fs_ino_parse(parent, &p) || !fs_ino_parse(newparent, &q)) {
         fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (p.kind == FS_OUTBOX || q.kind == FS_OUTBOX) {
+        fs_outbox_rename(req, &p, name, &q, newname, flags);
         return;
     }
     if (flags & ~(unsigned)RENAME_NOREPLACE) {
@@ -232,6 +245,10 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     struct fs_node n;
     if (!fs_ino_parse(ino, &n)) {
         fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (n.kind == FS_OUTBOX) {
+        fs_outbox_setattr(req, &n, attr, to_set);
         return;
     }
     const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |

@@ -169,6 +169,10 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
         fuse_reply_err(req, ENOTSUP);
         return;
     }
+    if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX) {
+        fs_outbox_getxattr(req, &n, name, size);
+        return;
+    }
     if (!message_node(fs, ino, &n, &info, &rc)) {
         fs_reply_err(req, rc ? rc : -ENODATA);
         return;
@@ -213,6 +217,10 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     int rc;
     char list[512];
     size_t len = 0;
+    if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX) {
+        fs_outbox_listxattr(req, &n, size);
+        return;
+    }
     /* Decided from the index: listing never reads a record. */
     if (message_node(fs, ino, &n, &info, &rc))
         len = list_names(&n, &info, list);
@@ -284,6 +292,10 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
         fuse_reply_err(req, 0); /* the kernel raises IN_ATTRIB: that is all it is for */
         return;
     }
+    if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX) {
+        fs_outbox_setxattr(req, &n, name, value, size);
+        return;
+    }
     fs_change_begin();
     if (message_node(fs, ino, &n, &info, &rc))
         rc = set_on_message(fs, req, &n, &info, name, value, size, flags);
@@ -299,6 +311,10 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
     struct fs_node n;
     struct mb_msg_info info;
     int rc;
+    if (fs_ino_parse(ino, &n) && n.kind == FS_OUTBOX) {
+        fs_outbox_removexattr(req, &n, name);
+        return;
+    }
     if (!message_node(fs, ino, &n, &info, &rc)) {
         fs_reply_err(req, rc ? rc : -ENODATA);
         return;

@@ -144,6 +144,9 @@ static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
         .no_prefetch = !o->prefetch,
         .verbose_http = o->debug,
         .events = fs_events(fs),
+        .sms_from = o->sms_from,
+        .fax_cover = o->fax_cover,
+        .no_outbox = o->no_outbox,
     };
 }
 

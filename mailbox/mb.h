@@ -53,6 +53,7 @@
  * the filesystem as plain data; its functions are not. */
 #include "api/api_record.h"
 #include "mailbox/mb_name.h"
+#include "mailbox/mb_outbox.h"
 
 struct mb;
 
@@ -127,6 +128,8 @@ struct mb_events {
      * thread whose write failed, with no mailbox lock held; it must not wait
      * for anything a downloading thread may hold. */
     int (*release_idle)(void *ctx);
+    /* File `name` left Outbox recipient folder `rcpt` (sent); see mb_outbox.h. */
+    void (*outbox_gone)(void *ctx, uint32_t rcpt, const char *name);
 };
 
 /* Has folder `folder` of ext been listed (so its entries may be watched)?
@@ -148,6 +151,9 @@ struct mb_config {
     bool no_prefetch;        /* do not download new faxes and voicemails ahead of time */
     bool verbose_http;       /* log each request line at debug level (never a secret) */
     struct mb_events events; /* notification hooks */
+    const char *sms_from;    /* Outbox: the number SMS go from, or NULL (the first SmsSender) */
+    int fax_cover;           /* Outbox: the default fax cover page index (0 = none) */
+    bool no_outbox;          /* no Outbox in this mount (and no flush round trips) */
 };
 
 /* How long after this mount moved a message to the trash it refuses to purge it. */

@@ -20,6 +20,8 @@
  *   4  fl.lock   flights: downloads and changes in progress
  *   5  bt.lock   batches: changes being gathered into bulk requests
  *   6  lp.lock   the background loop's wake-ups and round counters
+ *   7  obx io    the Outbox: one file's disk work (mailbox/mb_obx.h)
+ *   8  obx.lock  the Outbox's tables (never across I/O)
  * Locks of other layers (the api client, the content store, the record
  * log) are taken below all of these and never call back up.
  *
@@ -27,9 +29,10 @@
  * ix.lock, ls.lock, fl.lock, bt.lock or lp.lock.  A record is appended to the record
  * log before the index lock is taken (mb_apply.c); a stored record is read
  * after it is released (the log is replaced only by compaction, which runs
- * at load time before any thread exists).  ps.lock is the one lock held
- * across disk I/O (the snapshot file), and it is never taken by a thread
- * answering the filesystem.
+ * at load time before any thread exists).  ps.lock is held across disk I/O
+ * (the snapshot file), and it is never taken by a thread answering the
+ * filesystem.  The Outbox's io locks (rank 7) are the only other locks held
+ * across disk I/O: the work of one Outbox file, never a request.
  */
 #ifndef RCFS_MAILBOX_MB_INTERNAL_H
 #define RCFS_MAILBOX_MB_INTERNAL_H
@@ -51,6 +54,7 @@
 #define MB_NONE UINT32_MAX
 
 enum { RANK_PS = 1, RANK_LS = 2, RANK_IX = 3, RANK_FL = 4, RANK_BT = 5, RANK_LP = 6 };
+enum { RANK_OBX_IO = 7, RANK_OBX = 8 }; /* the Outbox (mailbox/mb_obx.h) */
 
 /* One attachment of a message. */
 struct mb_att {
@@ -264,6 +268,7 @@ struct mb {
     struct mb_prefetch pf;
     struct mb_net net;
     struct mb_persist ps;
+    struct mb_outbox *obx; /* the Outbox (mailbox/mb_obx.h), NULL until opened */
 };
 
 /* ---- locking helpers (rank-checked in debug builds) ---------------------- */

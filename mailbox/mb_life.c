@@ -16,6 +16,7 @@
 #include "mailbox/mb_loop.h"
 #include "mailbox/mb_prefetch.h"
 #include "mailbox/mb_push.h"
+#include "mailbox/mb_obx.h"
 #include "mailbox/mb_state.h"
 #include "util/cond.h"
 #include "util/isotime.h"
@@ -188,6 +189,8 @@ int mb_open(const struct mb_config *cfg, struct mb **out, char *err, size_t errl
         if (rc < 0)
             snprintf(err, errlen, "cannot open the record log: %s", strerror(-rc));
     }
+    if (rc == 0)
+        rc = outbox_open(m, cfg, err, errlen);
     if (rc < 0) {
         mb_free(m);
         return rc;
@@ -219,6 +222,8 @@ int mb_start(struct mb *m)
         rc = prefetch_start(m);
     if (rc == 0)
         rc = push_start(m);
+    if (rc == 0)
+        rc = outbox_start(m);
     return rc;
 }
 
@@ -227,6 +232,7 @@ void mb_stop(struct mb *m)
     push_stop(m); /* no more events */
     loop_stop(m); /* ends the client's calls in progress too */
     prefetch_stop(m);
+    outbox_stop(m);
     if (m->ps.objects)
         cobj_set_pressure_hook(m->ps.objects, NULL, NULL);
 }
@@ -236,6 +242,7 @@ void mb_free(struct mb *m)
     if (!m)
         return;
     mb_stop(m);
+    outbox_free(m);
     if (m->ps.rlog) {
         int rc = state_save(m);
         if (rc < 0)

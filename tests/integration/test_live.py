@@ -165,3 +165,21 @@ def test_live_events_cost_no_request(emu, live):
     routes = emu.counts()["routes"]
     # The syncs a push event causes and nothing else: no listing, no record, no content.
     assert set(routes) <= {"sync_isync"}, routes
+
+
+def test_touch_while_the_live_thread_is_busy_never_hangs(emu, make_mount):
+    """`touch MOUNT` holds the root's lock while it syncs; the live thread's
+    own mkdirs walk through the root.  Found hung once: the refresh waited
+    for the live thread, which waited for the refresh.  Messages arrive by
+    the very sync the touch asks for, so the live thread is busy right then."""
+    m = make_mount(emu, opts={"poll": "0", "push": "off"}).start()
+    # The second extension's folder is never looked up by anyone but the
+    # live thread, whose walk to it must then ask rcfs in the root.
+    ext = emu.extensions()[1]["extensionNumber"]
+    for round_ in range(6):
+        for _ in range(15):
+            emu.add_message(ext, "SMS")
+        subprocess.run(["touch", m.path], timeout=120, check=True)
+        # and right away once more, while the first round's events still land
+        subprocess.run(["touch", m.path], timeout=120, check=True)
+    assert len(os.listdir(os.path.join(top(m, emu, 1), "SMS"))) >= 90

@@ -20,6 +20,11 @@ static void test_roundtrip(void)
         {.kind = FS_TRASH, .part = FS_TRASH_FILES},
         {.kind = FS_TRASH, .part = FS_TRASH_INFOFILE, .id = UINT32_MAX},
         {.kind = FS_TRASH, .part = FS_TRASH_SCRATCH, .id = 7},
+        {.kind = FS_OUTBOX, .obx = 0, .obx_id = 0},
+        {.kind = FS_OUTBOX, .obx = 1, .obx_id = 3},
+        {.kind = FS_OUTBOX, .obx = 4, .obx_id = 0},
+        {.kind = FS_OUTBOX, .obx = 4, .obx_id = UINT32_MAX},
+        {.kind = FS_OUTBOX, .obx = 3, .obx_id = 7},
     };
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         struct fs_node out;
@@ -53,7 +58,8 @@ static void test_rejects(void)
     struct fs_node n;
     CHECK(!fs_ino_parse(0, &n));
     CHECK_INT(n.kind, FS_BAD);
-    CHECK(!fs_ino_parse(UINT64_C(15) << 60, &n));
+    /* A kind rcfs never hands out. */
+    CHECK(!fs_ino_parse(UINT64_C(14) << 60, &n));
     CHECK(!fs_ino_parse(2, &n)); /* kind 0 with a payload */
     /* a message view that does not exist (3) */
     struct fs_node m = {.kind = FS_MSG, .slot = 9, .view = 2, .sub = 1};

@@ -1,0 +1,163 @@
+"""The Outbox from a real file manager (issue 15): PCManFM under Xvfb copies a
+PDF into Outbox/Fax/<number>/ with its own copy (libfm, GIO), driven by
+keystrokes (xdotool), and exactly one fax of those bytes arrives.
+
+Tools come from Debian packages (scripts/test installs them); a missing one
+skips the test.  No assertion depends on timing: every wait is for a
+condition (a window title, what the emulator received), with a deadline.
+"""
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+import emu_content  # noqa: E402
+
+PCMANFM_CONF = """[config]
+bm_open_method=0
+confirm_del=0
+
+[ui]
+win_width=960
+win_height=600
+side_pane_mode=places
+view_mode=list
+show_hidden=0
+sort=name;ascending;
+show_statusbar=1
+"""
+
+
+def need(tool, package):
+    path = shutil.which(tool)
+    if not path:
+        pytest.skip("%s not found (apt-get install %s)" % (tool, package))
+    return path
+
+
+def wait_for(fn, timeout=90, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        assert time.monotonic() < deadline, "%s not met in %ss" % (what, timeout)
+        time.sleep(0.2)
+
+
+class Desktop:
+    """Xvfb, and PCManFM in a D-Bus session on it."""
+
+    def __init__(self, tmp_path):
+        self.xvfb = need("Xvfb", "xvfb")
+        self.pcmanfm = need("pcmanfm", "pcmanfm")
+        self.xdotool = need("xdotool", "xdotool")
+        self.dbus = need("dbus-run-session", "dbus-daemon")
+        home = tmp_path / "home"
+        (home / ".config" / "pcmanfm" / "default").mkdir(parents=True)
+        (home / ".config" / "pcmanfm" / "default" / "pcmanfm.conf").write_text(PCMANFM_CONF)
+        run = tmp_path / "run"
+        run.mkdir(mode=0o700)
+        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+                    "LANG": "C.UTF-8", "XDG_RUNTIME_DIR": str(run),
+                    "XDG_CONFIG_HOME": str(home / ".config"),
+                    "XDG_CACHE_HOME": str(home / ".cache"),
+                    "XDG_DATA_HOME": str(home / ".local/share"), "NO_AT_BRIDGE": "1",
+                    "GDK_BACKEND": "x11"}
+        self.log_path = tmp_path / "pcmanfm.log"
+        self.x = None
+        self.fm = None
+
+    def start(self, folder):
+        self.x = subprocess.Popen([self.xvfb, "-displayfd", "1", "-screen", "0", "1024x640x24",
+                                   "-nolisten", "tcp", "-noreset"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        display = self.x.stdout.readline().decode().strip()
+        assert display.isdigit(), "Xvfb gave no display"
+        self.env["DISPLAY"] = ":" + display
+        log = open(self.log_path, "wb")
+        self.fm = subprocess.Popen([self.dbus, "--", self.pcmanfm, folder], env=self.env,
+                                   stdout=log, stderr=log, start_new_session=True)
+        return self.window(os.path.basename(folder))
+
+    def xdo(self, *args, timeout=60):
+        r = subprocess.run([self.xdotool] + list(args), env=self.env, capture_output=True,
+                           text=True, timeout=timeout)
+        assert r.returncode == 0, (args, r.stderr)
+        return r.stdout
+
+    def window(self, title):
+        """The visible window titled exactly `title` (waits for it)."""
+        out = self.xdo("search", "--sync", "--onlyvisible", "--name", "^%s$" % title.replace(
+            "+", "\\+"))
+        return out.split()[0]
+
+    def keys(self, win, *keys):
+        self.xdo("windowfocus", "--sync", win)
+        self.xdo("key", "--clearmodifiers", *keys)
+
+    def type(self, win, text):
+        self.xdo("windowfocus", "--sync", win)
+        self.xdo("type", "--delay", "20", text)
+
+    def stop(self):
+        if self.fm is not None:
+            try:
+                os.killpg(self.fm.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.fm.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.fm.pid, signal.SIGKILL)
+                self.fm.wait()
+        if self.x is not None:
+            os.killpg(self.x.pid, signal.SIGTERM)
+            self.x.wait(10)
+
+
+def test_pcmanfm_copies_a_pdf_into_the_outbox_and_it_is_sent_once(make_emu, make_mount,
+                                                                  tmp_path):
+    desk = Desktop(tmp_path)
+    emu = make_emu(messages=20, extensions=2)
+    emu.send_config(delay_ms=200)
+    mount = make_mount(emu).start()
+    number = "+16505553000"
+    dest = mount.p("101", "Outbox", "Fax", number)
+    os.mkdir(dest)
+    src = tmp_path / "papers"
+    src.mkdir()
+    data = emu_content.make_pdf([["contract"], ["signature page"]])
+    (src / "contract.pdf").write_bytes(data)
+    try:
+        win = desk.start(str(src))
+        # Select the document and copy it (the clipboard holds its URI) ...
+        desk.keys(win, "ctrl+a")
+        desk.keys(win, "ctrl+c")
+        # ... go to the recipient folder through the location bar ...
+        desk.keys(win, "ctrl+l")
+        desk.type(win, dest)
+        desk.keys(win, "Return")
+        win = desk.window(number)
+        # ... and paste: PCManFM's own copy job writes it there.
+        desk.keys(win, "ctrl+v")
+        wait_for(lambda: len(emu.sent()) == 1, what="the fax at the server")
+        wait_for(lambda: not os.path.exists(os.path.join(dest, "contract.pdf")),
+                 what="the fax leaving the Outbox")
+        assert desk.fm.poll() is None, "pcmanfm died"
+    finally:
+        desk.stop()
+    [got] = emu.sent()
+    assert got["to"] == [number]
+    assert got["attachments"] == [{"fileName": "contract.pdf", "contentType": "application/pdf",
+                                   "size": len(data),
+                                   "sha256": hashlib.sha256(data).hexdigest()}]
+    assert emu.route_count("fax") == 1
