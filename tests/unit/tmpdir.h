@@ -39,11 +39,11 @@ static inline void tmp_rm_rf(const char *path)
     nftw(path, tmp_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* "<base>/<rel>" in one of 8 rotating buffers. */
+/* "<base>/<rel>" in one of 8 rotating buffers of the calling thread. */
 static inline char *tmp_path(const char *rel)
 {
-    static char buf[8][512];
-    static int next;
+    static _Thread_local char buf[8][512];
+    static _Thread_local int next;
     char *b = buf[next++ % 8];
     snprintf(b, sizeof buf[0], "%s/%s", base, rel);
     return b;
