@@ -55,14 +55,20 @@ def desk(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address"],
-                           stdout=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, text=True, start_new_session=True)
     address = bus.stdout.readline().strip()
     env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=address, HOME=str(home),
                XDG_DATA_HOME=str(home / ".local" / "share"), GIO_USE_VFS="gvfs")
     yield env
-    subprocess.run(["gio", "mount", "-u", "trash:///"], env=env, capture_output=True, timeout=20)
-    bus.send_signal(signal.SIGTERM)  # gvfsd and its backends leave with their bus
+    try:
+        subprocess.run(["gio", "mount", "-u", "trash:///"], env=env, capture_output=True,
+                       timeout=20)
+    except subprocess.TimeoutExpired:
+        pass  # gvfsd-trash is stuck (on some other mount): it goes with the bus below
+    # The bus, and gvfsd and its backends: they are in its process group.
+    os.killpg(bus.pid, signal.SIGTERM)
     bus.wait(10)
+    bus.stdout.close()
 
 
 def gio(env, *args, check=True):
