@@ -182,7 +182,10 @@ class Desktop:
         self.logs = []
         home = tmp_path / "home"
         (home / ".config" / "pcmanfm" / "default").mkdir(parents=True)
-        (home / ".config" / "pcmanfm" / "default" / "pcmanfm.conf").write_text(PCMANFM_CONF)
+        # The path bar as buttons: the entry's inline completion would add
+        # the common prefix of the Trash's names to "trash:///" (libfm 1.3).
+        (home / ".config" / "pcmanfm" / "default" / "pcmanfm.conf").write_text(
+            PCMANFM_CONF.replace("pathbar_mode_buttons=0", "pathbar_mode_buttons=1"))
         (home / ".config" / "libfm").mkdir(parents=True)
         (home / ".config" / "libfm" / "libfm.conf").write_text(LIBFM_CONF)
         run = tmp_path / "run"
