@@ -306,7 +306,9 @@ def desktop(tmp_path, make_mount):
                            capture_output=True)
     if probe.returncode != 0:
         pytest.skip("cannot make a mount namespace here: %s" % probe.stderr.decode().strip())
-    made = []   # (make_mount above: the desktop goes first, its copy of the mount with it)
+    # make_mount is asked for so that this teardown runs before the mounts':
+    # the namespace's copy of a mount would keep its rcfs from exiting.
+    made = []
 
     def make(keep):
         d = Desktop(tmp_path, keep)
