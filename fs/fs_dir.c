@@ -234,8 +234,9 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
             if (rc == 0) {
                 e.ino = fs_ino_make(&de->node);
                 e.generation = fs_is_msg_node(&de->node) ? info.gen : 0;
-                e.attr_timeout = fs->timeout;
-                e.entry_timeout = fs->timeout;
+                /* As a lookup answers: the Trash's scratch files are not kept. */
+                e.attr_timeout = e.entry_timeout =
+                    de->node.kind == FS_TRASH ? fs_trash_entry_timeout(fs, &de->node) : fs->timeout;
             } else {
                 /* Size not known yet (or gone): the name only; a lookup learns it. */
                 e.attr.st_ino = fs_ino_make(&de->node);
