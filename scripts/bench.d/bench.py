@@ -701,9 +701,10 @@ def main():
     elif errors:
         progress("work folder kept for inspection: %s" % wd)
     print()
-    print("rcfs benchmark, %s, rcfs %s, %d CPUs, kernel %s, %d messages on one extension"
+    print("rcfs benchmark, %s, rcfs %s, %d CPUs, kernel %s, %d messages on one extension%s"
           % (time.strftime("%Y-%m-%d %H:%M %Z"), rev, os.cpu_count(),
-             os.uname().release, args.messages))
+             os.uname().release, args.messages,
+             "; only " + ",".join(args.only) if args.only else ""))
     print(table(args, res))
     if "local_tree" in res:
         t = res["local_tree"]
