@@ -17,7 +17,9 @@
  * folder changes every message in it with bulk requests.  The root accepts
  * user.rc.refresh (write any value: sync with the server now).  Other
  * namespaces are not supported (ENOTSUP).  Reading never costs a request:
- * everything comes from the index or the stored record.
+ * everything comes from the index or the stored record, and what a copy
+ * reads of every file (user.xdg.origin.url, the size of user.xdg.comment)
+ * from memory, without a disk read.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -107,6 +109,8 @@ static int xattr_value(struct fs *fs, const struct fs_node *n, const struct mb_m
     if (strncmp(name, "user.rc.", 8) == 0)
         return rc_value(info, name, val);
     if (n->sub == FS_SUB_DIR && strcmp(name, X_COMMENT) == 0) {
+        if (!info->has_subject)
+            return -ENODATA;
         int rc = mb_msg_subject(fs->mb, n->slot, val);
         if (rc == 0 && (!*val || !**val)) {
             free(*val);
@@ -144,6 +148,25 @@ static bool message_node(struct fs *fs, fuse_ino_t ino, struct fs_node *n, struc
     return *rc == 0;
 }
 
+/* `cp -a` and `rsync -aX` ask every value's size first (size 0), then the
+ * value: the subject's size comes from memory once known, so only the
+ * second call reads the stored record.  True when this answered req. */
+static bool comment_size(struct fs *fs, const struct fs_node *n, const struct mb_msg_info *info,
+                         const char *name, fuse_req_t req)
+{
+    size_t len;
+    if (n->sub != FS_SUB_DIR || !info->has_subject || strcmp(name, X_COMMENT) != 0)
+        return false;
+    int rc = mb_msg_subject_len(fs->mb, n->slot, &len);
+    if (rc == 0 && len == 0)
+        rc = -ENODATA;
+    if (rc < 0)
+        fs_reply_err(req, rc);
+    else
+        fuse_reply_xattr(req, len);
+    return true;
+}
+
 static void reply_value(fuse_req_t req, const char *val, size_t len, size_t size)
 {
     if (size == 0)
@@ -177,6 +200,8 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
         fs_reply_err(req, rc ? rc : -ENODATA);
         return;
     }
+    if (size == 0 && comment_size(fs, &n, &info, name, req))
+        return;
     rc = xattr_value(fs, &n, &info, name, &val);
     if (rc < 0) {
         fs_reply_err(req, rc);

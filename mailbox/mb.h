@@ -331,14 +331,21 @@ uint64_t mb_att_id(struct mb *m, uint32_t slot, uint32_t k);
  * Returns 0 with *subject (malloc'd, NULL when none) or -EIO / -ENOENT. */
 int mb_msg_subject(struct mb *m, uint32_t slot, char **subject);
 
+/* The length in bytes of the subject mb_msg_subject gives (0 when none or
+ * empty), from memory once known (no disk read), else as mb_msg_subject.
+ * Returns 0 with *len, or -EIO / -ENOENT. */
+int mb_msg_subject_len(struct mb *m, uint32_t slot, size_t *len);
+
 /* The other party as the record names it (phone number, else extension
  * number, else name; malloc'd in *peer, NULL when none), from the stored
  * record (no request).  Untrusted text: for display only.  Returns 0 or
  * -EIO / -ENOENT. */
 int mb_msg_sender(struct mb *m, uint32_t slot, char **peer);
 
-/* The URI of attachment k (malloc'd in *uri), from the stored record.
- * Returns 0, -ENOENT (no such attachment or no URI) or -EIO. */
+/* The URI of attachment k (malloc'd in *uri), exactly as the stored record
+ * gives it; rebuilt from memory when it has the usual form (mb_uri.h), so
+ * usually without a disk read.  Returns 0, -ENOENT (no such attachment or
+ * no URI) or -EIO. */
 int mb_att_uri(struct mb *m, uint32_t slot, uint32_t k, char **uri);
 
 /*

@@ -8,6 +8,7 @@
 #include "mailbox/mb_conv.h"
 #include "mailbox/mb_index.h"
 #include "mailbox/mb_place.h"
+#include "mailbox/mb_uri.h"
 #include "util/log.h"
 
 /* Is r worth storing over what msg has?  (Index lock held.) */
@@ -31,6 +32,12 @@ static bool same_attachments(const struct mb_msg *msg, const struct rec *r)
     return true;
 }
 
+uint16_t apply_subject_len(const char *subject)
+{
+    size_t len = strlen(subject);
+    return len < UINT16_MAX ? (uint16_t)len : 0;
+}
+
 /* The fields a record sets; read status through place_set_read (Unread/
  * follows) for a message already placed, directly for a new one. */
 static void set_fields(struct mb *m, struct mb_msg *msg, const struct rec *r, struct chg_batch *chg)
@@ -42,6 +49,7 @@ static void set_fields(struct mb *m, struct mb_msg *msg, const struct rec *r, st
         msg->read_status = (uint8_t)r->read_status;
     msg->msg_status = idx_intern(m, r->message_status);
     msg->has_subject = r->subject && r->subject[0];
+    msg->subject_len = msg->has_subject ? apply_subject_len(r->subject) : 0;
 }
 
 static void install_new(struct mb *m, uint32_t ext, const struct rec *r, struct rlog_ref ref,
@@ -71,10 +79,13 @@ static void install_update(struct mb *m, struct mb_msg *msg, const struct rec *r
         idx_replace_atts(m, msg, r);
         msg->gen++;
     } else {
-        /* Keep learned sizes; take the server's when it now gives one. */
-        for (size_t k = 0; k < r->n_att; k++)
+        /* Keep learned sizes; take the server's when it now gives one.  The
+         * URIs are this record's (the server may have changed them). */
+        for (size_t k = 0; k < r->n_att; k++) {
             if (r->att[k].size >= 0)
                 msg->att[k].size = r->att[k].size;
+            msg->att[k].uri_form = uri_form_of(m, msg->ext, r->att[k].uri, r->id, r->att[k].id);
+        }
     }
     place_set_avail(m, msg, r->availability, chg);
     chg_add(chg, CHG_MESSAGE, msg->slot, 0, NULL);
@@ -156,6 +167,7 @@ void apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const 
     msg->rec = ref;
     set_fields(m, msg, r, NULL);
     msg->has_subject = r->subject != NULL; /* only presence is persisted */
+    msg->subject_len = 0;                  /* learned when the subject is read */
     msg->availability = (uint8_t)r->availability;
     place_new(m, msg, NULL);
 }

@@ -52,4 +52,8 @@ bool apply_tombstone(struct mb *m, uint32_t ext, uint64_t id, enum rec_avail a,
 void apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const char *name,
                          const char *const *att_names, struct rlog_ref ref);
 
+/* What mb_msg.subject_len keeps for a non-empty subject: its length, or 0
+ * (not known) when it does not fit.  No lock. */
+uint16_t apply_subject_len(const char *subject);
+
 #endif

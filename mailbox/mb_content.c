@@ -1,11 +1,10 @@
 /*
- * mb_content — the bytes behind the files: meta.json, attachment sizes and
- * attachment content (implements those parts of mb.h).
+ * mb_content — the bytes behind the files: attachment sizes and attachment
+ * content (implements those parts of mb.h; meta.json is mb_stored.c's).
  *
- * meta.json comes from the record log (verified on every read; a damaged
- * copy is fetched again).  Attachment content comes from the content cache,
- * or is downloaded into it: one transfer per object however many readers
- * wait (mb_flight.c), each bounded by the caller's deadline.  A size the
+ * Attachment content comes from the content cache, or is downloaded into
+ * it: one transfer per object however many readers wait (mb_flight.c),
+ * each bounded by the caller's deadline.  A size the
  * record does not give is learned by a ranged request for the first
  * probe_bytes, which caches the whole file when it is that small.  An SMS
  * or Pager text whose recorded size equals the subject's length is the
@@ -17,149 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mailbox/mb_fetch.h"
 #include "mailbox/mb_flight.h"
 #include "mailbox/mb_index.h"
 #include "mailbox/mb_internal.h"
 #include "mailbox/mb_net.h"
+#include "mailbox/mb_stored.h"
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
-
-/* ---- records ------------------------------------------------------------------ */
-
-/* Read the stored record of slot into *buf.  The location is taken under
- * the index lock; the disk read happens after it is released.
- * Returns 0, -ENOENT, or -EIO when damaged. */
-static int read_stored(struct mb *m, uint32_t slot, char **buf, size_t *len)
-{
-    ix_rdlock(m);
-    struct mb_msg *msg = idx_msg(m, slot);
-    uint64_t id = msg ? msg->id : 0;
-    struct rlog_ref ref = msg ? msg->rec : (struct rlog_ref){0};
-    ix_unlock(m);
-    if (!msg)
-        return -ENOENT;
-    if (!ref.len)
-        return -EIO;
-    char *b = mem_alloc((size_t)ref.len + 1);
-    int rc = rlog_read(m->ps.rlog, id, ref, b);
-    if (rc < 0) {
-        free(b);
-        return rc;
-    }
-    b[ref.len] = '\0';
-    *buf = b;
-    *len = ref.len;
-    return 0;
-}
-
-void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot)
-{
-    ix_rdlock(m);
-    struct mb_msg *msg = idx_msg(m, slot);
-    bool stale = msg && msg->meta_stale;
-    uint64_t id = msg ? msg->id : 0;
-    uint32_t ext = msg ? msg->ext : 0;
-    ix_unlock(m);
-    if (!stale || mb_offline(m))
-        return;
-    struct api_call call = net_api_call(m, c);
-    int rc = fetch_again(m, &call, ext, &id, 1);
-    if (rc < 0)
-        log_debug("refreshing record %" PRIu64 ": %s", id, strerror(-rc));
-}
-
-int mb_meta_read(struct mb *m, const struct mb_call *c, uint32_t slot, char **buf, size_t *len)
-{
-    mb_meta_refresh(m, c, slot);
-    int rc = read_stored(m, slot, buf, len);
-    if (rc != -EIO)
-        return rc;
-    /* Never serve a damaged record: fetch it again. */
-    ix_wrlock(m);
-    struct mb_msg *msg = idx_msg(m, slot);
-    msg->meta_bad = true;
-    uint64_t id = msg->id;
-    uint32_t ext = msg->ext;
-    ix_unlock(m);
-    log_warn("stored record of message %" PRIu64 " is damaged; fetching it again", id);
-    if (mb_offline(m))
-        return -EIO;
-    struct api_call call = net_api_call(m, c);
-    rc = fetch_again(m, &call, ext, &id, 1);
-    if (rc < 0)
-        return -EIO;
-    return read_stored(m, slot, buf, len);
-}
-
-/* Parse the stored record of slot into *r (caller rec_free()s it): no request. */
-static int parse_stored(struct mb *m, uint32_t slot, struct rec *r)
-{
-    char *text, err[128];
-    size_t len;
-    int rc = read_stored(m, slot, &text, &len);
-    if (rc < 0)
-        return rc;
-    rc = rec_from_text(text, len, false, r, err, sizeof err);
-    free(text);
-    return rc < 0 ? -EIO : 0;
-}
-
-int mb_msg_sender(struct mb *m, uint32_t slot, char **peer)
-{
-    struct rec r;
-    *peer = NULL;
-    int rc = parse_stored(m, slot, &r);
-    if (rc < 0)
-        return rc;
-    *peer = r.peer; /* taken: rec_free skips it */
-    r.peer = NULL;
-    rec_free(&r);
-    return 0;
-}
-
-int mb_msg_subject(struct mb *m, uint32_t slot, char **subject)
-{
-    struct rec r;
-    *subject = NULL;
-    int rc = parse_stored(m, slot, &r);
-    if (rc < 0)
-        return rc;
-    *subject = r.subject; /* taken: rec_free skips it */
-    r.subject = NULL;
-    rec_free(&r);
-    return 0;
-}
-
-/* The URI of the attachment whose id is att_id (or, when by_index, of
- * attachment k), from the stored record. */
-static int stored_uri(struct mb *m, uint32_t slot, bool by_index, uint32_t k, uint64_t att_id,
-                      char **uri)
-{
-    struct rec r;
-    *uri = NULL;
-    int rc = parse_stored(m, slot, &r);
-    if (rc < 0)
-        return rc;
-    rc = -ENOENT;
-    for (size_t i = 0; i < r.n_att; i++) {
-        bool it = by_index ? i == k : r.att[i].id == att_id;
-        if (it && r.att[i].uri) {
-            *uri = r.att[i].uri;
-            r.att[i].uri = NULL;
-            rc = 0;
-            break;
-        }
-    }
-    rec_free(&r);
-    return rc;
-}
-
-int mb_att_uri(struct mb *m, uint32_t slot, uint32_t k, char **uri)
-{
-    return stored_uri(m, slot, true, k, 0, uri);
-}
 
 /* ---- attachment identity ------------------------------------------------------- */
 
@@ -262,7 +126,7 @@ static int transfer(struct mb *m, const struct api_call *c, uint32_t slot, const
                     int64_t range_len)
 {
     char *uri = NULL;
-    int rc = stored_uri(m, slot, false, 0, a->att_id, &uri);
+    int rc = stored_att_uri(m, slot, a->att_id, &uri);
     if (rc < 0)
         return rc == -ENOENT ? -EIO : rc;
     struct sink s = {.store = m->ps.objects, .key = &a->key};

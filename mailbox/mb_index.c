@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailbox/mb_uri.h"
 #include "util/mem.h"
 
 static uint64_t id_hash(uint32_t ext, uint64_t id)
@@ -74,9 +75,12 @@ const char *idx_intern(struct mb *m, const char *s)
     return t->v[t->n++];
 }
 
-/* The attachment block of a record: entries and names in one allocation.
- * names: precomputed (persisted) names, or NULL to build them. */
-static struct mb_att *atts_build(struct mb *m, const struct rec *r, const char *const *names)
+/* The attachment block of a record of extension ext: entries and names in
+ * one allocation.  names: precomputed (persisted) names, or NULL to build
+ * them.  A full record (json set) gives the URI forms; one restored from
+ * the snapshot has no URIs, and its attachments learn them when read. */
+static struct mb_att *atts_build(struct mb *m, uint32_t ext, const struct rec *r,
+                                 const char *const *names)
 {
     if (!r->n_att)
         return NULL;
@@ -101,6 +105,8 @@ static struct mb_att *atts_build(struct mb *m, const struct rec *r, const char *
             .name = p,
             .content_type = idx_intern(m, ct),
             .type = (uint8_t)r->att[k].type,
+            .uri_form =
+                r->json ? uri_form_of(m, ext, r->att[k].uri, r->id, r->att[k].id) : URI_UNKNOWN,
         };
         p += l;
     }
@@ -111,7 +117,7 @@ static struct mb_att *atts_build(struct mb *m, const struct rec *r, const char *
 void idx_replace_atts(struct mb *m, struct mb_msg *msg, const struct rec *r)
 {
     struct mb_att *old = msg->att;
-    msg->att = atts_build(m, r, NULL);
+    msg->att = atts_build(m, msg->ext, r, NULL);
     msg->n_att = (uint8_t)r->n_att;
     if (old) {
         struct mb_retired *ret = mem_alloc(sizeof *ret);
@@ -139,7 +145,7 @@ struct mb_msg *idx_create(struct mb *m, uint32_t ext, const struct rec *r, const
     msg->type = (uint8_t)r->type;
     msg->direction = (uint8_t)r->direction;
     msg->conv = MB_NONE;
-    msg->att = atts_build(m, r, att_names);
+    msg->att = atts_build(m, ext, r, att_names);
     msg->n_att = (uint8_t)r->n_att;
 
     struct mb_index *ix = &m->ix;
@@ -195,6 +201,9 @@ void idx_clear(struct mb *m)
         vec32_free(&ix->exts[i].convs);
         vec32_free(&ix->exts[i].unread);
         free(ix->exts[i].sync_token);
+        for (uint32_t b = 0; b < ix->exts[i].n_uri_bases; b++)
+            free(ix->exts[i].uri_bases[b]);
+        free(ix->exts[i].uri_bases);
     }
     free(ix->exts);
     ix->exts = NULL;

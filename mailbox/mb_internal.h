@@ -63,7 +63,10 @@ struct mb_att {
     const char *name;         /* [I] file name (owned by the attachment block) */
     const char *content_type; /* [I] interned */
     uint8_t type;             /* [I] enum rec_att_type */
+    uint8_t uri_form;         /* [X] where its URI comes from (mb_uri.h) */
 };
+/* 100,000 messages' attachments are all in memory: uri_form lives in padding. */
+_Static_assert(sizeof(struct mb_att) <= 40, "struct mb_att grew");
 
 /* One message. */
 struct mb_msg {
@@ -83,6 +86,8 @@ struct mb_msg {
     bool meta_bad;          /* [X] the stored record failed verification: fetch again */
     bool meta_stale;        /* [X] the server changed it (our DELETE) after the stored record */
     bool has_subject;       /* [X] the record has a non-empty subject */
+    uint16_t subject_len;   /* [X] its length in bytes when has_subject, 0 when not known
+                               (restored from the snapshot, or 65535 bytes or more) */
     const char *msg_status; /* [X] interned messageStatus */
     int64_t modified_ms;    /* [X] lastModifiedTime */
     int64_t removed_at;     /* [X] mono ms of the removal through removed_via */
@@ -126,6 +131,8 @@ struct mb_ext {
     struct vec32 convs;                         /* [X] listed conversations */
     struct vec32 unread;                        /* [X] Alive Unread messages (Unread/) */
     char *sync_token;                           /* [X] message-sync token or NULL */
+    char **uri_bases;                           /* [X] attachment URI bases (mb_uri.h) */
+    uint32_t n_uri_bases;                       /* [X] entries in uri_bases */
 };
 
 /* Interned short strings: content types and message statuses repeat endlessly. */

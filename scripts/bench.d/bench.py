@@ -619,6 +619,15 @@ def revision():
     return (head or "unknown") + ("+changes" if dirty else "")
 
 
+# Phases --only can name; the main mailbox's are MAIN_PHASES.
+MAIN_PHASES = ("warm", "copies", "remount", "rate")
+PHASES = MAIN_PHASES + ("live", "bulk", "big")
+
+
+def wanted(args, phase):
+    return not args.only or phase in args.only
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -636,9 +645,16 @@ def main():
                     help="skip the separate 100,000-message memory/remount phase")
     ap.add_argument("--quick", action="store_true",
                     help="2,000 messages, 3 runs, 3 windows, no 100,000 phase")
+    ap.add_argument("--only", default="",
+                    help="run only these phases, comma-separated, of: %s (default all; the main "
+                         "mailbox's cold listing, cold grep and local copy run with any of its "
+                         "phases, the emulator-alone timing with warm)" % ", ".join(PHASES))
     ap.add_argument("--workdir", help="where to put everything (default: a new /tmp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args()
+    args.only = [p for p in args.only.split(",") if p]
+    if set(args.only) - set(PHASES):
+        ap.error("--only: unknown phase(s) %s" % ", ".join(sorted(set(args.only) - set(PHASES))))
     if args.quick:
         args.messages, args.runs, args.rate_windows, args.no_100k = 2000, 3, 3, True
         args.rate_runs = args.rate_runs or 1
@@ -661,10 +677,13 @@ def main():
     try:
         progress("rcfs %s; work folder %s; %d CPUs, kernel %s"
                  % (rcfs_lib.RCFS, wd, os.cpu_count(), os.uname().release))
-        bench_main(args, wd, res)
-        bench_more.live(args, wd, res)
-        bench_more.bulk(args, wd, res)
-        if not args.no_100k and args.messages != 100000:
+        if any(wanted(args, p) for p in MAIN_PHASES):
+            bench_main(args, wd, res)
+        if wanted(args, "live"):
+            bench_more.live(args, wd, res)
+        if wanted(args, "bulk"):
+            bench_more.bulk(args, wd, res)
+        if wanted(args, "big") and not args.no_100k and args.messages != 100000:
             bench_big(args, wd, res)
     except BenchError as e:
         errors.append(str(e))
@@ -682,9 +701,10 @@ def main():
     elif errors:
         progress("work folder kept for inspection: %s" % wd)
     print()
-    print("rcfs benchmark, %s, rcfs %s, %d CPUs, kernel %s, %d messages on one extension"
+    print("rcfs benchmark, %s, rcfs %s, %d CPUs, kernel %s, %d messages on one extension%s"
           % (time.strftime("%Y-%m-%d %H:%M %Z"), rev, os.cpu_count(),
-             os.uname().release, args.messages))
+             os.uname().release, args.messages,
+             "; only " + ",".join(args.only) if args.only else ""))
     print(table(args, res))
     if "local_tree" in res:
         t = res["local_tree"]
@@ -735,6 +755,25 @@ def bench_main(args, wd, res):
     progress("  write+fsync+rename of a 48 KiB file next to the cache: %.2f ms"
              % res["fsync_ms"])
 
+    if wanted(args, "warm"):
+        emulator_alone(emu, local, ext, res)
+        progress("== warm: %d runs each over the mount and the copy" % args.runs)
+        warm(m.path, local, args.runs, res)
+    if wanted(args, "copies"):
+        bench_more.copies(m.p(ext, "Fax"), os.path.join(local, ext, "Fax"), wd, res, args.runs,
+                          rcfs_pid=m.proc.pid)
+    if wanted(args, "remount"):
+        progress("== remount from persisted state")
+        remount(emu, m, top, res, "remount")
+    if wanted(args, "rate"):
+        rate_runs(args, emu, m, cache, local, ext, res)
+    m.stop()
+    emu.stop()
+    if not args.keep:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def emulator_alone(emu, local, ext, res):
     progress("== emulator alone: the same downloads without rcfs")
     every = attachments_of(os.path.join(local, ext))
     got = res["cold_grep"]["attachments"]
@@ -750,13 +789,8 @@ def bench_main(args, wd, res):
         progress("  %d connection(s): %d requests, %.0f MiB in %.2f s"
                  % (threads, nreq, nbytes / 2**20, dt))
 
-    progress("== warm: %d runs each over the mount and the copy" % args.runs)
-    warm(m.path, local, args.runs, res)
-    bench_more.copies(m.p(ext, "Fax"), os.path.join(local, ext, "Fax"), wd, res, args.runs)
 
-    progress("== remount from persisted state")
-    remount(emu, m, top, res, "remount")
-
+def rate_runs(args, emu, m, cache, local, ext, res):
     res["rate"] = []
     for i in range(args.rate_runs):
         progress("== cold content with rate limits (window %g s), run %d of %d"
@@ -770,10 +804,6 @@ def bench_main(args, wd, res):
                               args.rate_windows, res)
         finally:
             emu.config(rate_limits=None)
-    m.stop()
-    emu.stop()
-    if not args.keep:
-        shutil.rmtree(local, ignore_errors=True)
 
 
 def bench_big(args, wd, res):

@@ -103,23 +103,28 @@ def live(args, wd, res, n=20):
     emu.stop()
 
 
-def copies(mnt_folder, local_folder, wd, res, runs=3):
-    """Phase 8: warm cp -a and rsync -aX of one folder, mount vs local."""
+def copies(mnt_folder, local_folder, wd, res, runs=3, rcfs_pid=None):
+    """Phase 8: warm cp -a and rsync -aX of one folder, mount vs local;
+    with rcfs_pid, also rcfs's CPU per copy from the mount (context)."""
     B.progress("== copies: cp -a and rsync -aX, mount vs local (%d runs)" % runs)
     out = {}
     for label, mk in (("cp -a", lambda s, d: ["cp", "-a", s, d]),
                       ("rsync -aX", lambda s, d: ["rsync", "-aX", s + "/", d + "/"])):
-        tm, tl = [], []
+        tm, tl, cpu = [], [], []
         for r in range(runs + 1):
             for src, acc in ((mnt_folder, tm), (local_folder, tl)):
                 dst = os.path.join(wd, "copy-dst")
                 shutil.rmtree(dst, ignore_errors=True)
+                c0 = B.cpu_s(rcfs_pid) if rcfs_pid else 0.0
                 dt, _ = B.run(mk(src, dst))
                 if r:  # the first run of each is unmeasured (caches)
                     acc.append(dt)
+                    if rcfs_pid and src == mnt_folder:
+                        cpu.append(B.cpu_s(rcfs_pid) - c0)
         shutil.rmtree(os.path.join(wd, "copy-dst"), ignore_errors=True)
         mm, ml = statistics.median(tm), statistics.median(tl)
-        out[label] = {"mount": mm, "local": ml, "ratio": mm / ml if ml else float("inf")}
+        out[label] = {"mount": mm, "local": ml, "ratio": mm / ml if ml else float("inf"),
+                      "rcfs_cpu": statistics.median(cpu) if cpu else None}
         B.progress("  %-10s mount %.3f s  local %.3f s  %.2fx" % (label, mm, ml, mm / ml))
     res["copies"] = out
 
@@ -180,6 +185,8 @@ def rows(res, row):
         row("warm %s of a folder, mount/local" % label,
             "%.3f / %.3f s = %.2fx" % (c["mount"], c["local"], c["ratio"]), "<= 1.5x",
             c["ratio"] <= 1.5)
+        if c.get("rcfs_cpu") is not None:
+            row("  rcfs CPU during it (median)", "%.3f s" % c["rcfs_cpu"], "(context)")
     if "bulk_conv" in res:
         b = res["bulk_conv"]
         deletes = b["routes"].get("delete", 0)

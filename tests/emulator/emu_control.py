@@ -18,6 +18,9 @@ from emu_api import is_id
 from emu_http import BaseHandler, Response, dumps
 
 JSON = "application/json"
+# Query strings POST /control/messages/{id} may put on a message's content
+# URIs: ones the content endpoint accepts (the spec's contentDisposition).
+CONTENT_QUERIES = (None, "contentDisposition=Inline", "contentDisposition=Attachment")
 
 
 class ControlError(Exception):
@@ -183,16 +186,21 @@ class ControlHandler(BaseHandler):
 
     def change_message(self, ext, i, body):
         mb = self.app.mailbox
-        unknown = set(body) - {"readStatus", "availability"}
+        unknown = set(body) - {"readStatus", "availability", "contentQuery"}
         if unknown or not body:
-            raise ControlError(400, "give readStatus and/or availability")
+            raise ControlError(400, "give readStatus, availability and/or contentQuery")
         read = body.get("readStatus")
         avail = body.get("availability")
         if read is not None and read not in mbx.READ_STATUSES:
             raise ControlError(400, "readStatus must be Read or Unread")
         if avail is not None and avail not in mbx.AVAILABILITIES:
             raise ControlError(400, "availability must be Alive, Deleted or Purged")
+        if body.get("contentQuery") not in CONTENT_QUERIES:
+            raise ControlError(400, "contentQuery must be null or one of %s"
+                               % ", ".join(q for q in CONTENT_QUERIES if q))
         with mb.lock:
+            if "contentQuery" in body:
+                mb.set_content_query(ext, i, body["contentQuery"])
             if avail is not None:
                 mb.set_availability(ext, i, avail)
             if read is not None:

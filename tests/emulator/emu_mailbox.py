@@ -519,6 +519,7 @@ class Mailbox:
                 d["tiff"] = False
                 d["sources"] = 0
         d["subject"] = subject
+        d["content_query"] = added.get("content_query")
         return d
 
     def _attachments(self, ext, i, d):
@@ -528,8 +529,11 @@ class Mailbox:
             self.media_url, self.account_id, ext.id, mid)
         out = []
 
+        query = "?" + d["content_query"] if d.get("content_query") else ""
+
         def add(att_id, typ, ctype, **extra):
-            rec = {"id": att_id, "uri": media + str(att_id), "type": typ, "contentType": ctype}
+            rec = {"id": att_id, "uri": media + str(att_id) + query, "type": typ,
+                   "contentType": ctype}
             rec.update(extra)
             out.append(rec)
 
@@ -900,6 +904,15 @@ class Mailbox:
                 spec["page_count"] = page_count
             if delivery_error is not None:
                 spec["delivery_error"] = delivery_error
+            self._detail_cache.pop((ext.index, i), None)
+            ext.lastmod[i] = self.tick()
+            self.touched(ext, i)
+
+    def set_content_query(self, ext, i, query):
+        """From now on message i's attachment URIs end in "?" + query (None:
+        nothing), as the content endpoint accepts; lastModifiedTime moves."""
+        with self.lock:
+            ext.added.setdefault(i, {})["content_query"] = query
             self._detail_cache.pop((ext.index, i), None)
             ext.lastmod[i] = self.tick()
             self.touched(ext, i)

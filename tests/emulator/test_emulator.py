@@ -1382,6 +1382,26 @@ def test_control_add_change_truth(emu, token):
     assert cfg["rate_limits"] is None and cfg["extension_list_forbidden"] is False
 
 
+def test_control_content_query(emu, token):
+    rec = emu.add("101", "Fax")
+    att = rec["attachments"][0]
+    assert "?" not in att["uri"]
+    for query in ("contentDisposition=Attachment", None):
+        changed = emu.control("POST", "/control/messages/%s" % rec["id"],
+                              {"contentQuery": query})["record"]
+        uri = changed["attachments"][0]["uri"]
+        assert uri == att["uri"] + ("?" + query if query else "")
+        assert changed["lastModifiedTime"] > rec["lastModifiedTime"]
+        r = emu.api("GET", uri, token)
+        want = emu.control("GET", "/control/messages/%s/content/%s" % (rec["id"], att["id"]),
+                           raw=True).body
+        assert r.status == 200 and r.body == want
+        assert (r.header("Content-Disposition") is not None) == (query is not None)
+        rec = changed
+    assert emu.control("POST", "/control/messages/%s" % rec["id"],
+                       {"contentQuery": "x=1"}, raw=True).status == 400
+
+
 def now_ish(iso):
     return abs(time.time() - ts(iso)) < 5
 
