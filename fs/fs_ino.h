@@ -8,7 +8,7 @@
  *   FOLDER       extension << 4 | folder (type folders, Deleted, conversations)
  *   CONV         conversation number
  *   MSG          slot << 9 | view << 8 | sub   (sub 0: the folder, 1: meta.json,
- *                2 + k: attachment k)
+ *                2 + k: attachment k, 255: fax.txt)
  *   LINK         slot (the symlink in a conversation folder)
  *   ULINK        slot (the symlink in Unread/)
  * The root is FUSE_ROOT_ID (1).  A message seen from its type folder and from
@@ -38,7 +38,8 @@ enum fs_kind {
 /* Message sub-nodes. */
 #define FS_SUB_DIR  0
 #define FS_SUB_META 1
-#define FS_SUB_ATT0 2 /* attachment k is FS_SUB_ATT0 + k */
+#define FS_SUB_ATT0 2   /* attachment k is FS_SUB_ATT0 + k */
+#define FS_SUB_TEXT 255 /* fax.txt, the text of a fax (above every attachment) */
 
 struct fs_node {
     enum fs_kind kind;

@@ -20,6 +20,8 @@ struct raw {
     int poll, timeout, max_downloads, probe_kib, no_thumbnails, purge;
     int uid, gid;
     char *umask;
+    char *ocr, *ocr_lang; /* fax.txt */
+    int ocr_jobs;
     bool allow_other;
     char *pos[3];
     int npos;
@@ -44,6 +46,9 @@ static const struct fuse_opt specs[] = {
     OPT("uid=%d", uid, 0),
     OPT("gid=%d", gid, 0),
     OPT("umask=%s", umask, 0),
+    OPT("ocr=%s", ocr, 0),
+    OPT("ocr_lang=%s", ocr_lang, 0),
+    OPT("ocr_jobs=%d", ocr_jobs, 0),
     FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
@@ -193,6 +198,23 @@ static int set_owner(const struct raw *r, struct fs_opts *o)
     return 0;
 }
 
+/* ocr=, ocr_lang=, ocr_jobs= into o.  Returns 0 or -1 after one line. */
+static int set_ocr(const struct raw *r, struct fs_opts *o)
+{
+    if (r->ocr && strcmp(r->ocr, "on") != 0 && strcmp(r->ocr, "off") != 0) {
+        fprintf(stderr, "rcfs: ocr=%s: say ocr=on or ocr=off\n", r->ocr);
+        return -1;
+    }
+    if (r->ocr_jobs != -1 && (r->ocr_jobs < 1 || r->ocr_jobs > 64)) {
+        fprintf(stderr, "rcfs: ocr_jobs must be 1..64\n");
+        return -1;
+    }
+    o->ocr_off = r->ocr && strcmp(r->ocr, "off") == 0;
+    o->ocr_lang = r->ocr_lang ? mem_strdup(r->ocr_lang) : NULL;
+    o->ocr_jobs = r->ocr_jobs > 0 ? r->ocr_jobs : 0;
+    return 0;
+}
+
 int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *args)
 {
     struct raw r = {.poll = 60,
@@ -201,6 +223,7 @@ int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *ar
                     .probe_kib = 4096,
                     .uid = -1,
                     .gid = -1,
+                    .ocr_jobs = -1,
                     .o = o};
     int rc = -1;
     memset(o, 0, sizeof *o);
@@ -237,7 +260,7 @@ int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *ar
     o->probe_kib = r.probe_kib;
     o->no_thumbnails = r.no_thumbnails;
     o->purge = r.purge;
-    if (set_owner(&r, o) < 0)
+    if (set_owner(&r, o) < 0 || set_ocr(&r, o) < 0)
         goto out;
     /* Other users may see the mount only through the kernel's own checks
      * of the modes and owners rcfs shows. */
@@ -252,6 +275,8 @@ out:
     free(r.media_url);
     free(r.credentials);
     free(r.umask);
+    free(r.ocr);
+    free(r.ocr_lang);
     return rc;
 }
 
@@ -291,6 +316,11 @@ void fs_opts_help(const char *prog)
            "    uid=N, gid=N             owner and group shown (default: yours)\n"
            "    umask=M                  permission bits (default: files 0600, folders 0700);\n"
            "                             allow_other always adds default_permissions\n"
+           "    ocr=on|off               fax.txt, the text of every fax (default on)\n"
+           "    ocr_lang=LANGS           OCR languages, e.g. eng+deu (default eng; checked\n"
+           "                             at mount time)\n"
+           "    ocr_jobs=N               OCR helpers at once (default: half the cores)\n"
+           "                             (the helper: $RCFS_OCR_HELPER, else the installed one)\n"
            "\n"
            "FUSE options:\n",
            prog);
@@ -304,5 +334,6 @@ void fs_opts_free(struct fs_opts *o)
     free(o->cache_dir);
     free(o->media_url);
     free(o->credentials);
+    free(o->ocr_lang);
     memset(o, 0, sizeof *o);
 }

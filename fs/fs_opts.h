@@ -29,6 +29,9 @@ struct fs_opts {
     int probe_kib;                    /* size probe length in KiB */
     bool no_thumbnails;               /* refuse downloads for thumbnailers */
     bool purge;                       /* removing inside Deleted/ purges (default: refused) */
+    bool ocr_off;                     /* ocr=off: no fax.txt */
+    char *ocr_lang;                   /* ocr_lang=LANGS, or NULL (eng) */
+    int ocr_jobs;                     /* ocr_jobs=N, or 0 (half the cores) */
     bool uid_set, gid_set, umask_set; /* uid=, gid=, umask= were given */
     uid_t uid;                        /* owner shown (default: the mounting user) */
     gid_t gid;                        /* group shown (default: the mounting user's) */

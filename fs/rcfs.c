@@ -111,6 +111,10 @@ static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
         .purge = o->purge,
         .verbose_http = o->debug,
         .events = fs_events(fs),
+        .ocr = !o->ocr_off,
+        .ocr_helper = fs_text_helper(),
+        .ocr_lang = o->ocr_lang,
+        .ocr_jobs = o->ocr_jobs,
     };
 }
 

@@ -15,6 +15,7 @@
 #include "mailbox/mb_internal.h"
 #include "mailbox/mb_loop.h"
 #include "mailbox/mb_state.h"
+#include "mailbox/mb_text.h"
 #include "util/cond.h"
 #include "util/isotime.h"
 #include "util/log.h"
@@ -174,7 +175,9 @@ int mb_open(const struct mb_config *cfg, struct mb **out, char *err, size_t errl
 {
     struct mb *m = alloc_mb(cfg);
     *out = NULL;
-    int rc = open_client(m, cfg, err, errlen);
+    int rc = text_open(m, cfg, err, errlen);
+    if (rc == 0)
+        rc = open_client(m, cfg, err, errlen);
     if (rc == 0)
         rc = open_cache(m, cfg, err, errlen);
     if (rc == 0)
@@ -208,6 +211,8 @@ int mb_start(struct mb *m)
         log_warn("cannot record the daemon's pid in the cache folder's lock file");
     cobj_set_pressure_hook(m->ps.objects, release_idle, m);
     int rc = cobj_store_start(m->ps.objects);
+    if (rc == 0)
+        rc = text_start(m);
     if (rc < 0)
         return rc;
     return loop_start(m);
@@ -215,6 +220,7 @@ int mb_start(struct mb *m)
 
 void mb_stop(struct mb *m)
 {
+    text_stop(m);
     loop_stop(m);
     if (m->ps.objects)
         cobj_set_pressure_hook(m->ps.objects, NULL, NULL);
@@ -230,6 +236,7 @@ void mb_free(struct mb *m)
         if (rc < 0)
             log_err("could not save the state: %s", strerror(-rc));
     }
+    text_free(m); /* releases pinned documents before the store closes */
     idx_clear(m);
     rlog_close(m->ps.rlog);
     cobj_store_close(m->ps.objects);
