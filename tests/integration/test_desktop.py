@@ -69,11 +69,11 @@ def save_artifact(src, name):
 
 
 def fax_files(folder):
-    """[(path, message id)] of the fax attachments under a Fax folder."""
+    """[(path, message id)] of the fax attachments under a Fax folder (not fax.txt)."""
     out = []
     for name in sorted(os.listdir(folder)):
         for f in sorted(os.listdir(os.path.join(folder, name))):
-            if f.startswith("fax."):
+            if f.startswith("fax.") and f != "fax.txt":
                 out.append((os.path.join(folder, name, f), name.rsplit("_", 1)[1]))
     return out
 

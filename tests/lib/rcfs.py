@@ -32,8 +32,24 @@ def is_mounted(path):
     return False
 
 
+def ocr_helper():
+    """The rcfs-ocr test mounts run ($RCFS_OCR_HELPER): the normal build's,
+    whichever build rcfs comes from (a sanitizer build's helper cannot live
+    within the memory limit the helper sets itself), else the one beside rcfs."""
+    if os.environ.get("RCFS_OCR_HELPER"):
+        return os.environ["RCFS_OCR_HELPER"]
+    beside = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(RCFS))), "ocr",
+                          "rcfs-ocr")
+    for path in (os.path.join(ROOT, "build", "ocr", "rcfs-ocr"), beside):
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
 def sanitizer_env():
     env = dict(os.environ)
+    if ocr_helper():
+        env["RCFS_OCR_HELPER"] = ocr_helper()
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:print_summary=1")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=0:print_summary=1")
     return env
