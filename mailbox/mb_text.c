@@ -39,7 +39,8 @@ static int rendered_of(const struct mb_att_info *att, uint32_t n)
 
 bool mb_text_shown(struct mb *m, const struct mb_msg_info *info)
 {
-    return m->tx && info->type == REC_FAX && rendered_of(info->att, info->n_att) >= 0;
+    return m->tx && m->tx->usable && info->type == REC_FAX &&
+           rendered_of(info->att, info->n_att) >= 0;
 }
 
 /* What identifies a fax's document, copied under one index lock. */
@@ -56,7 +57,7 @@ static int text_doc(struct mb *m, uint32_t slot, struct text_doc *d)
     int rc = mb_msg_info(m, slot, &info);
     if (rc < 0)
         return rc;
-    int k = m->tx && info.type == REC_FAX ? rendered_of(info.att, info.n_att) : -1;
+    int k = mb_text_shown(m, &info) ? rendered_of(info.att, info.n_att) : -1;
     if (k < 0)
         return -ENOENT;
     uint64_t ext_id = 0;
@@ -327,12 +328,15 @@ int text_open(struct mb *m, const struct mb_config *cfg, char *err, size_t errle
             snprintf(err, errlen, "ocr_lang=%s cannot be used: %s", lang, why);
             return -EINVAL;
         }
-    } else if (access(helper, X_OK) != 0) {
-        log_warn("fax.txt is off: the OCR helper %s cannot be run (%s)", helper, strerror(errno));
-        return 0;
     }
     int jobs = cfg->ocr_jobs > 0 ? cfg->ocr_jobs : default_jobs();
     m->tx = tq_new(jobs);
+    /* Not fatal with the defaults; said once mounted (text_start), so a
+     * failing start still prints its one line. */
+    m->tx->usable = access(helper, X_OK) == 0;
+    if (!m->tx->usable)
+        m->tx->off_why = mem_printf("fax.txt is off: the OCR helper %s cannot be run (%s)", helper,
+                                    strerror(errno));
     m->tx->helper = mem_strdup(helper);
     m->tx->lang = mem_strdup(lang);
     m->tx->lang_checked = cfg->ocr_lang != NULL;
@@ -342,7 +346,12 @@ int text_open(struct mb *m, const struct mb_config *cfg, char *err, size_t errle
 int text_start(struct mb *m)
 {
     struct mb_text *t = m->tx;
-    if (!t || t->threads)
+    if (t && !t->usable && t->off_why) {
+        log_warn("%s", t->off_why);
+        free(t->off_why);
+        t->off_why = NULL;
+    }
+    if (!t || !t->usable || t->threads)
         return 0;
     t->threads = mem_calloc((size_t)t->jobs, sizeof *t->threads);
     for (int w = 0; w < t->jobs; w++) {

@@ -41,12 +41,14 @@ enum { TEXT_INIT_NONE, TEXT_INIT_RUNNING, TEXT_INIT_OK, TEXT_INIT_FAILED };
  * Set up fax text for a mount being opened (mb_open): nothing when
  * cfg->ocr is off (m->tx stays NULL: fax.txt is not shown).  A given
  * cfg->ocr_lang is checked now with the helper (a missing language fails);
- * with none, a helper that cannot be run turns fax text off with one log
- * line.  Starts no thread.  Returns 0, or -errno with one line in err.
+ * with none, a helper that cannot be run turns fax text off (not shown;
+ * text_start logs one line).  Starts no thread.  Returns 0, or -errno with
+ * one line in err.
  */
 int text_open(struct mb *m, const struct mb_config *cfg, char *err, size_t errlen);
 
-/* Start the workers (mb_start).  Returns 0 or -errno (none left running). */
+/* Start the workers (mb_start), or log why fax text is off.  Returns 0 or
+ * -errno (none left running). */
 int text_start(struct mb *m);
 
 /* Stop the workers: running helpers are killed, waiters get -EIO.

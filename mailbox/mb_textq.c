@@ -85,6 +85,7 @@ void tq_free(struct mb *m, struct mb_text *t)
     free(t->running);
     free(t->threads);
     free(t->helper);
+    free(t->off_why);
     free(t->lang);
     pthread_cond_destroy(&t->ended);
     pthread_cond_destroy(&t->work);
@@ -238,7 +239,7 @@ static void preempt(struct mb_text *t)
 void tq_landed(struct mb *m, uint32_t slot, uint64_t att_id)
 {
     struct mb_text *t = m->tx;
-    if (!t)
+    if (!t || !t->usable)
         return;
     ix_rdlock(m);
     struct mb_msg *msg = idx_msg(m, slot);
@@ -249,8 +250,7 @@ void tq_landed(struct mb *m, uint32_t slot, uint64_t att_id)
     uint32_t e = tq_get(m, slot, att_id);
     tx_lock(t);
     struct tq_ent *x = t->ents[e];
-    if (!t->stop && x->size < 0 && x->state == TQ_IDLE &&
-        x->failed_until <= isotime_mono_ms()) {
+    if (!t->stop && x->size < 0 && x->state == TQ_IDLE && x->failed_until <= isotime_mono_ms()) {
         if (t->bg.n < TQ_BACKGROUND_MAX)
             enqueue(t, e, false);
         else

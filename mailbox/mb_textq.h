@@ -72,26 +72,28 @@ struct tq_list {
 
 /* The fax-text state of a mount (NULL in struct mb when OCR is off). */
 struct mb_text {
-    pthread_mutex_t lock;        /* rank RANK_TX */
-    pthread_cond_t ended;        /* a job ended, or stop (waiters) */
-    pthread_cond_t work;         /* a job was queued, or stop (workers) */
-    struct tq_ent **ents;        /* [TX] entries (stable addresses) */
-    uint32_t n_ents, cap_ents;   /* [TX] */
-    struct ohash ids;            /* [TX] (slot, attachment id) -> entry */
-    struct tq_list user, bg;     /* [TX] the queues */
-    uint32_t *running;           /* [TX] per worker: its entry, or MB_NONE */
-    int idle;                    /* [TX] workers waiting for a job */
-    bool stop;                   /* [TX] workers end, waiters give up */
+    pthread_mutex_t lock;      /* rank RANK_TX */
+    pthread_cond_t ended;      /* a job ended, or stop (waiters) */
+    pthread_cond_t work;       /* a job was queued, or stop (workers) */
+    struct tq_ent **ents;      /* [TX] entries (stable addresses) */
+    uint32_t n_ents, cap_ents; /* [TX] */
+    struct ohash ids;          /* [TX] (slot, attachment id) -> entry */
+    struct tq_list user, bg;   /* [TX] the queues */
+    uint32_t *running;         /* [TX] per worker: its entry, or MB_NONE */
+    int idle;                  /* [TX] workers waiting for a job */
+    bool stop;                 /* [TX] workers end, waiters give up */
     /* Set up by mb_text.c (text_open, text_start): */
-    char *helper;                /* [I] rcfs-ocr */
-    char *lang;                  /* [I] Tesseract languages */
-    bool lang_checked;           /* [I] the languages were checked at mb_open */
-    int jobs;                    /* [I] workers (OCR helpers at once) */
-    pthread_t *threads;          /* [I after text_start] */
-    int n_threads;               /* [I after text_start] threads started */
-    uint8_t init;                /* [TX] TEXT_INIT_* (mb_text.c) */
-    int64_t init_failed_until;   /* [TX] a failed setup is tried again after this */
-    char version[256];           /* [I once init is TEXT_INIT_OK] the helper's version line */
+    bool usable;                   /* [I] the helper can be run: fax.txt is shown */
+    char *off_why;                 /* [I] when not: why (logged by text_start) */
+    char *helper;                  /* [I] rcfs-ocr */
+    char *lang;                    /* [I] Tesseract languages */
+    bool lang_checked;             /* [I] the languages were checked at mb_open */
+    int jobs;                      /* [I] workers (OCR helpers at once) */
+    pthread_t *threads;            /* [I after text_start] */
+    int n_threads;                 /* [I after text_start] threads started */
+    uint8_t init;                  /* [TX] TEXT_INIT_* (mb_text.c) */
+    int64_t init_failed_until;     /* [TX] a failed setup is tried again after this */
+    char version[256];             /* [I once init is TEXT_INIT_OK] the helper's version line */
     atomic_uint_fast64_t ocr_runs; /* [A] helper runs that made text (for the log) */
 };
 

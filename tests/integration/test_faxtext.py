@@ -15,7 +15,8 @@ OCR time is kept small: one corpus of 20 messages (seed 6, a fixed time
 anchor so every run OCRs the same pixels): three live image faxes of both
 kinds (G4 TIFF and image-only PDF, 8 pages) and one outbound PDF with a text
 layer.  Tests that need a slow or dying helper run a wrapper script around
-the real one (RCFS_OCR_HELPER).
+the real one (RCFS_OCR_HELPER).  The test harness mounts with ocr=off; these
+tests turn it on (one checks rcfs's own default).
 """
 
 import errno
@@ -136,6 +137,13 @@ def wrapper(tmp_path, marker, mode):
     return str(path)
 
 
+def ocr_mount(make_mount, emu, opts=None, **kw):
+    """A mount with fax.txt (the test harness turns it off by default)."""
+    o = {"ocr": "on"}
+    o.update(opts or {})
+    return make_mount(emu, opts=o, **kw)
+
+
 def with_helper(path):
     env = sanitizer_env()
     env["RCFS_OCR_HELPER"] = path
@@ -146,7 +154,7 @@ def with_helper(path):
 
 def test_listing_costs_nothing_and_only_faxes_have_text(make_emu, make_mount):
     emu = make_emu(**CORPUS)
-    m = make_mount(emu, args=["-d"]).start()
+    m = ocr_mount(make_mount, emu, args=["-d"], opts={"ocr": None}).start()   # rcfs's default
     t = top(m, emu)
     emu.reset_counts()
     subprocess.run(["ls", "-R", t], check=True, stdout=subprocess.DEVNULL)
@@ -173,7 +181,7 @@ def test_listing_costs_nothing_and_only_faxes_have_text(make_emu, make_mount):
 def test_grep_finds_image_faxes_with_one_download_and_text_survives_remount(make_emu,
                                                                             make_mount):
     emu = make_emu(**CORPUS)
-    m = make_mount(emu, args=["-d"]).start()
+    m = ocr_mount(make_mount, emu, args=["-d"]).start()
     fax_dir = os.path.join(top(m, emu), "Fax")
     fx = faxes(m, emu)
     images = {mid: v for mid, v in fx.items() if is_image(v[1])}
@@ -206,6 +214,13 @@ def test_grep_finds_image_faxes_with_one_download_and_text_survives_remount(make
     assert counts["routes"]["content"] == sum(len(t["record"]["attachments"])
                                               for _, t in fx.values())
     assert sorted(made_by_ocr(m)) == sorted(fx)
+    # rsync -a twice: the second run copies nothing (stable sizes and times).
+    copy = os.path.join(m.workdir, "copy")
+    subprocess.run(["rsync", "-a", fax_dir + "/", copy], check=True)
+    r = subprocess.run(["rsync", "-a", "--itemize-changes", fax_dir + "/", copy], check=True,
+                       capture_output=True, text=True)
+    assert r.stdout == "", r.stdout
+    assert sorted(made_by_ocr(m)) == sorted(fx)
     # Exact sizes, page by page.
     texts = {}
     for mid, (d, t) in fx.items():
@@ -227,7 +242,7 @@ def test_grep_finds_image_faxes_with_one_download_and_text_survives_remount(make
 
 def test_text_layer_comes_out_exactly(make_emu, make_mount):
     emu = make_emu(**CORPUS)
-    m = make_mount(emu).start()
+    m = ocr_mount(make_mount, emu).start()
     outbound = [(d, t) for d, t in faxes(m, emu).values() if not is_image(t)]
     assert outbound
     for d, t in outbound:
@@ -245,7 +260,7 @@ def test_a_download_makes_the_text_in_the_background_and_a_person_goes_first(
     emu = make_emu(**CORPUS)
     marker = tmp_path / "stall"
     marker.touch()
-    m = make_mount(emu, args=["-d"], opts={"ocr_jobs": "1"},
+    m = ocr_mount(make_mount, emu, args=["-d"], opts={"ocr_jobs": "1"},
                    env=with_helper(wrapper(tmp_path, marker, "die"))).start()
     images = [(mid, d) for mid, (d, t) in faxes(m, emu).items() if is_image(t)]
     (a_mid, a), (b_mid, b) = images[:2]
@@ -290,7 +305,7 @@ def tiff_bomb():
 
 def test_hostile_documents_fail_that_fax_txt_only(make_emu, make_mount):
     emu = make_emu(**CORPUS)
-    m = make_mount(emu).start()
+    m = ocr_mount(make_mount, emu).start()
     fx = faxes(m, emu)
     by_kind = {rendered(t)["contentType"]: (mid, d, t) for mid, (d, t) in fx.items()
                if is_image(t)}
@@ -321,7 +336,7 @@ def test_helper_killed_mid_run_gives_eio_and_the_mount_goes_on(make_emu, make_mo
     emu = make_emu(**CORPUS)
     marker = tmp_path / "stall"
     marker.touch()
-    m = make_mount(emu, env=with_helper(wrapper(tmp_path, marker, "die"))).start()
+    m = ocr_mount(make_mount, emu, env=with_helper(wrapper(tmp_path, marker, "die"))).start()
     fx = faxes(m, emu)
     target = [d for d, t in fx.values() if not is_image(t)][0]
     result = {}
@@ -351,7 +366,7 @@ def test_a_helper_slower_than_the_deadline_finishes_in_the_background(make_emu, 
     emu = make_emu(**CORPUS)
     marker = tmp_path / "slow"
     marker.touch()
-    m = make_mount(emu, args=["-d"], opts={"timeout": "2"},
+    m = ocr_mount(make_mount, emu, args=["-d"], opts={"timeout": "2"},
                    env=with_helper(wrapper(tmp_path, marker, "slow"))).start()
     d = [d for d, t in faxes(m, emu).values() if not is_image(t)][0]
     with pytest.raises(OSError) as e:
@@ -374,7 +389,7 @@ def _stat_size(path):
 
 def test_ocr_off_hides_fax_txt(make_emu, make_mount):
     emu = make_emu(**CORPUS)
-    m = make_mount(emu, opts={"ocr": "off"}).start()
+    m = ocr_mount(make_mount, emu, opts={"ocr": "off"}).start()
     for d, t in faxes(m, emu).values():
         assert "fax.txt" not in os.listdir(d)
         with pytest.raises(FileNotFoundError):
@@ -390,18 +405,19 @@ def test_options_are_checked_at_mount_time(make_emu, make_mount):
                        ({"ocr_lang": "eng;rm"}, "ocr_lang=eng;rm is not a list"),
                        ({"ocr": "maybe"}, "ocr=maybe"),
                        ({"ocr_jobs": "0"}, "ocr_jobs must be 1..64")):
-        m = make_mount(emu, name="bad", opts=opts).start(expect_fail=True)
+        m = ocr_mount(make_mount, emu, name="bad", opts=opts).start(expect_fail=True)
         assert m.proc.wait(30) != 0
         lines = [x for x in m.log().splitlines() if x.strip()]
         assert len(lines) == 1 and says in lines[0], lines
         m.proc = None
-    m = make_mount(emu, name="two", opts={"ocr_lang": "eng+deu", "ocr_jobs": "2"}).start()
+    m = ocr_mount(make_mount, emu, name="two",
+                  opts={"ocr_lang": "eng+deu", "ocr_jobs": "2"}).start()
     assert os.listdir(top(m, emu))
 
 
 def test_rm_r_of_a_fax_folder_removes_it_with_one_request(make_emu, make_mount):
     emu = make_emu(**CORPUS)
-    m = make_mount(emu).start()
+    m = ocr_mount(make_mount, emu).start()
     mid, (d, t) = sorted(faxes(m, emu).items())[0]
     emu.reset_counts()
     subprocess.run(["rm", "-r", d], check=True)

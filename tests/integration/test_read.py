@@ -95,7 +95,7 @@ def test_names_follow_the_contract(emu, mount):
                 assert name == names.message_folder(rec)
                 assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d{6}Z_[A-Za-z0-9+.\-]{1,64}_\d+", name)
                 files = sorted(os.listdir(os.path.join(top, folder, name)))
-                assert files == sorted(names.folder_files(rec))
+                assert files == sorted(["meta.json"] + names.attachment_names(rec))
 
 
 def test_hostile_file_names_are_sanitised(emu, mount):

@@ -250,7 +250,7 @@ def test_failed_writes_change_nothing(emu, make_mount, fault, want):
     assert truth["record"]["readStatus"] == "Read" or truth["record"]["readStatus"] == \
         json.load(open(os.path.join(d, "meta.json")))["readStatus"]
     assert name in os.listdir(os.path.join(t, "Fax"))
-    assert sorted(os.listdir(d)) == sorted(names.folder_files(truth["record"]))
+    assert sorted(os.listdir(d)) == sorted(["meta.json"] + names.attachment_names(truth["record"]))
     assert json.load(open(os.path.join(d, "meta.json"))) == truth["record"]
 
 

@@ -101,12 +101,3 @@ def attachment_names(rec):
             out[i] = _with_suffix(names[i], k)
     return out
 
-
-def folder_files(rec, ocr=True):
-    """Every file a message folder shows: meta.json, its attachments and,
-    for a fax with a rendered document (unless ocr=off), fax.txt."""
-    files = ["meta.json"] + attachment_names(rec)
-    if ocr and rec.get("type") == "Fax" and "fax.txt" not in files and \
-            any(a.get("type") == "RenderedDocument" for a in rec.get("attachments") or []):
-        files.append("fax.txt")
-    return files

@@ -1,7 +1,9 @@
 """Mount and unmount rcfs for real, and read what it said.
 
 Tests run rcfs in the foreground (-f) as a child process with its stderr in
-a log file, wait until the kernel shows the mount, and always unmount.  The
+a log file, wait until the kernel shows the mount, and always unmount.
+Mounts have ocr=off (no fax.txt) unless a test asks for it; they run the
+normal build's OCR helper (ocr_helper()).  The
 log is checked for sanitizer reports (AddressSanitizer, LeakSanitizer,
 UndefinedBehaviorSanitizer, ThreadSanitizer) and lock-order violations
 (util/lockrank): any report fails the test.
@@ -68,7 +70,9 @@ class Mount:
         self.credentials = credentials or os.path.join(workdir, "credentials")
         if emu is not None and not os.path.exists(self.credentials):
             emu.write_credentials(self.credentials)
-        self.opts = {"poll": "0", "timeout": "20"}
+        # OCR costs seconds of CPU per fax: mounts have fax.txt off unless a
+        # test is about it (tests/integration/test_faxtext.py turns it on).
+        self.opts = {"poll": "0", "timeout": "20", "ocr": "off"}
         self.opts.update(opts or {})
         self.args = list(args)
         self.env = env
