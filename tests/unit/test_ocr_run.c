@@ -291,15 +291,16 @@ static void test_bad_jobs(void)
 }
 
 struct par {
-    const char *doc; /* input */
-    char want[32];   /* its content */
+    const char *helper; /* the stand-in (tmp_path is not thread-safe: named before) */
+    const char *doc;    /* input */
+    char want[32];      /* its content */
     int ok;
 };
 
 static void *par_run(void *arg)
 {
     struct par *p = arg;
-    struct ocr_job job = {.helper = tmp_path("cat.sh"), .input_path = p->doc};
+    struct ocr_job job = {.helper = p->helper, .input_path = p->doc};
     char *text;
     size_t len;
     char w[256];
@@ -318,6 +319,7 @@ static void test_threads(void)
         snprintf(name, sizeof(name), "doc%d", i);
         snprintf(ps[i].want, sizeof(ps[i].want), "document %d\n", i);
         ps[i].doc = strdup(file(name, ps[i].want));
+        ps[i].helper = strdup(tmp_path("cat.sh"));
     }
     for (int i = 0; i < 8; i++)
         pthread_create(&ids[i], NULL, par_run, &ps[i]);
@@ -325,6 +327,7 @@ static void test_threads(void)
         pthread_join(ids[i], NULL);
         CHECK(ps[i].ok);
         free((char *)ps[i].doc);
+        free((char *)ps[i].helper);
     }
 }
 
