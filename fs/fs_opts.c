@@ -277,6 +277,8 @@ out:
     free(r.umask);
     free(r.ocr);
     free(r.ocr_lang);
+    if (rc < 0) /* a bad value after others were kept: nothing leaks */
+        fs_opts_free(o);
     return rc;
 }
 

@@ -46,7 +46,7 @@ struct fs_opts {
 /*
  * Parse argv into *o, leaving libfuse's options in *args (which the caller
  * frees with fuse_opt_free_args).  Returns 0, or -1 after printing one line
- * to stderr.
+ * to stderr (*o then holds nothing to free).
  */
 int fs_opts_parse(int argc, char **argv, struct fs_opts *o, struct fuse_args *args);
 
