@@ -45,10 +45,10 @@ bool mb_text_shown(struct mb *m, const struct mb_msg_info *info)
 
 /* What identifies a fax's document, copied under one index lock. */
 struct text_doc {
-    uint32_t k;           /* attachment index */
-    uint64_t att_id;      /* its id */
-    uint64_t msg_id;      /* the message's id (for the log) */
-    struct cobj_key link; /* the link object: the document's hash */
+    uint32_t k;      /* attachment index */
+    uint64_t att_id; /* its id */
+    uint64_t msg_id; /* the message's id (for the log) */
+    uint64_t ext_id; /* its extension's id */
 };
 
 static int text_doc(struct mb *m, uint32_t slot, struct text_doc *d)
@@ -60,25 +60,31 @@ static int text_doc(struct mb *m, uint32_t slot, struct text_doc *d)
     int k = mb_text_shown(m, &info) ? rendered_of(info.att, info.n_att) : -1;
     if (k < 0)
         return -ENOENT;
-    uint64_t ext_id = 0;
     ix_rdlock(m);
     struct mb_msg *msg = idx_msg(m, slot);
     bool same = msg && (uint32_t)k < msg->n_att && msg->att[k].type == REC_ATT_RENDERED_DOCUMENT;
     if (same) {
         d->att_id = msg->att[k].id;
         d->msg_id = msg->id;
-        ext_id = m->ix.exts[msg->ext].id;
+        d->ext_id = m->ix.exts[msg->ext].id;
     }
     ix_unlock(m);
     if (!same) /* the attachments changed between the two looks */
         return -EIO;
     d->k = (uint32_t)k;
-    struct cobj_key a = cobj_key_make(m->server_url, m->account_id, ext_id, d->msg_id, d->att_id);
+    return 0;
+}
+
+/* The key of the link object of d's document: it records the document's
+ * hash, under a key made from the attachment's own cache key. */
+static struct cobj_key link_key(struct mb *m, const struct text_doc *d)
+{
+    struct cobj_key a =
+        cobj_key_make(m->server_url, m->account_id, d->ext_id, d->msg_id, d->att_id);
     char hex[33], s[96];
     cobj_key_hex(&a, hex);
     int n = snprintf(s, sizeof s, "rcfs fax text link 1\n%s\n", hex);
-    d->link = cobj_key_of(s, (size_t)n);
-    return 0;
+    return cobj_key_of(s, (size_t)n);
 }
 
 /* The text object's key for a document whose content hash is hash. */
@@ -194,12 +200,12 @@ static int text_ready(struct mb *m, int64_t deadline_ms)
 
 /* Entry e's text is in the cache already (the link gives the document's
  * hash; no document needed): record it.  Returns 0 or -ENOENT. */
-static int find_cached(struct mb *m, uint32_t e, const struct cobj_key *link)
+static int find_cached(struct mb *m, uint32_t e, const struct text_doc *d)
 {
     uint8_t hash[16];
-    struct cobj_key key;
+    struct cobj_key key, link = link_key(m, d);
     uint64_t size;
-    if (link_read(m, link, hash) < 0 || text_key(m, hash, &key) < 0 ||
+    if (link_read(m, &link, hash) < 0 || text_key(m, hash, &key) < 0 ||
         !cobj_exists(m->ps.objects, &key, &size))
         return -ENOENT;
     tq_found(m, e, (int64_t)size, &key);
@@ -267,8 +273,10 @@ static int make_text(struct mb *m, struct tq_ent *x, struct mb_open_att *doc, in
     } else {
         rc = ocr_into(m, x, &d, doc, key, size);
     }
-    if (rc == 0)
-        link_write(m, &d.link, hash);
+    if (rc == 0) {
+        struct cobj_key link = link_key(m, &d);
+        link_write(m, &link, hash);
+    }
     return rc;
 }
 
@@ -393,7 +401,8 @@ int64_t mb_text_known_size(struct mb *m, uint32_t slot)
     bool failed;
     if (text_doc(m, slot, &d) < 0)
         return -1;
-    return tq_size(m, tq_get(m, slot, d.att_id), &failed);
+    uint32_t e = tq_find(m, slot, d.att_id); /* a listing makes no entries */
+    return e == MB_NONE ? -1 : tq_size(m, e, &failed);
 }
 
 int mb_text_size(struct mb *m, const struct mb_call *c, uint32_t slot, int64_t *size)
@@ -411,7 +420,7 @@ int mb_text_size(struct mb *m, const struct mb_call *c, uint32_t slot, int64_t *
     int64_t deadline = net_deadline(m, c);
     if ((rc = text_ready(m, deadline)) < 0)
         return rc;
-    if (find_cached(m, e, &d.link) == 0)
+    if (find_cached(m, e, &d) == 0)
         return (*size = tq_size(m, e, &failed)) >= 0 ? 0 : -EIO;
     struct mb_open_att doc;
     rc = mb_att_open(m, c, slot, d.k, &doc);

@@ -93,6 +93,18 @@ void tq_free(struct mb *m, struct mb_text *t)
     free(t);
 }
 
+uint32_t tq_find(struct mb *m, uint32_t slot, uint64_t att_id)
+{
+    struct mb_text *t = m->tx;
+    struct match_arg a = {t, slot, att_id};
+    uint32_t e;
+    tx_lock(t);
+    if (!ohash_find(&t->ids, ent_hash(slot, att_id), match, &a, &e))
+        e = MB_NONE;
+    tx_unlock(t);
+    return e;
+}
+
 uint32_t tq_get(struct mb *m, uint32_t slot, uint64_t att_id)
 {
     struct mb_text *t = m->tx;

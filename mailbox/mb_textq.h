@@ -107,6 +107,9 @@ void tq_free(struct mb *m, struct mb_text *t);
 /* The entry of (slot, att_id), created IDLE if new.  Returns its index. */
 uint32_t tq_get(struct mb *m, uint32_t slot, uint64_t att_id);
 
+/* The entry of (slot, att_id) if there is one, else MB_NONE (none made). */
+uint32_t tq_find(struct mb *m, uint32_t slot, uint64_t att_id);
+
 /* The text's size when known, else -1; *failed: a failure is being held. */
 int64_t tq_size(struct mb *m, uint32_t e, bool *failed);
 
