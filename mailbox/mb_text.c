@@ -427,6 +427,10 @@ int mb_text_size(struct mb *m, const struct mb_call *c, uint32_t slot, int64_t *
     if (rc < 0)
         return rc;
     rc = tq_wait(m, e, !c || c->prio == MB_PRIO_USER, &doc, deadline);
+    if (rc == -ENOENT) /* a job that ran without a document found it evicted: ours has it */
+        rc = tq_wait(m, e, !c || c->prio == MB_PRIO_USER, &doc, deadline);
+    if (rc == -ENOENT)
+        rc = -EIO;
     if (doc.fd >= 0 || doc.mem)
         mb_att_close(m, &doc);
     if (rc == 0 && (*size = tq_size(m, e, &failed)) < 0)
