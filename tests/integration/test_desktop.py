@@ -69,11 +69,11 @@ def save_artifact(src, name):
 
 
 def fax_files(folder):
-    """[(path, message id)] of the fax attachments under a Fax folder (not fax.txt)."""
+    """[(path, message id)] of the fax attachments under a Fax folder."""
     out = []
     for name in sorted(os.listdir(folder)):
         for f in sorted(os.listdir(os.path.join(folder, name))):
-            if f.startswith("fax.") and f != "fax.txt":
+            if f.startswith("fax."):
                 out.append((os.path.join(folder, name, f), name.rsplit("_", 1)[1]))
     return out
 

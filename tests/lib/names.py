@@ -100,4 +100,3 @@ def attachment_names(rec):
                 k += 1
             out[i] = _with_suffix(names[i], k)
     return out
-
