@@ -25,9 +25,10 @@
 #define FCACHE_SLOTS 64
 
 struct fent {
-    struct fs_lru_ent lru;  /* key: (slot, attachment id), or (slot | 1 << 32, 0) for
-                               fax.txt; must be first.  Content never changes for an
-                               attachment id (nor its text for a document). */
+    struct fs_lru_ent lru;  /* key: (slot, attachment id), or (slot | 1 << 32,
+                               generation) for fax.txt; must be first.  Content never
+                               changes for an attachment id (nor its text for a
+                               document). */
     struct mb_open_att att; /* fd or memory */
 };
 
@@ -73,9 +74,10 @@ static int fcache_get(struct fs *fs, fuse_req_t req, uint32_t slot, int sub, str
     bool text = sub == FS_SUB_TEXT;
     if (text ? !mb_text_shown(fs->mb, &info) : k >= info.n_att)
         return -ENOENT;
-    /* fax.txt: keyed apart from every attachment (slots are 32-bit). */
+    /* fax.txt: keyed apart from every attachment (slots are 32-bit), and
+     * by generation, which changes with the message's attachments. */
     uint64_t k1 = text ? (uint64_t)slot | (UINT64_C(1) << 32) : slot;
-    uint64_t k2 = text ? 0 : mb_att_id(fs->mb, slot, k);
+    uint64_t k2 = text ? info.gen : mb_att_id(fs->mb, slot, k);
     struct fs_lru_ent *e = fs_lru_get(fs->files, k1, k2);
     if (e) {
         *out = (struct fent *)e;
