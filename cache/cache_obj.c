@@ -52,6 +52,27 @@ struct cobj_key cobj_key_make(const char *server, const char *account, uint64_t 
     return k;
 }
 
+struct cobj_key cobj_key_of(const void *p, size_t n)
+{
+    /* Fixed forever, like cobj_key_make's: the tag, then the caller's bytes
+     * length-prefixed, so no input can produce a cobj_key_make key. */
+    static const char tag[] = "rcfs cache derived key v1";
+    XXH3_state_t *h = obj_hash_new();
+    uint8_t len[8];
+    cio_put_le64(len, sizeof tag - 1);
+    XXH3_128bits_update(h, len, sizeof len);
+    XXH3_128bits_update(h, tag, sizeof tag - 1);
+    cio_put_le64(len, n);
+    XXH3_128bits_update(h, len, sizeof len);
+    XXH3_128bits_update(h, p, n);
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
+    XXH3_freeState(h);
+    struct cobj_key k;
+    memcpy(k.b, c.digest, sizeof k.b);
+    return k;
+}
+
 void cobj_key_hex(const struct cobj_key *k, char out[33])
 {
     cio_hex(k->b, sizeof k->b, out);

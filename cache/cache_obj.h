@@ -59,6 +59,12 @@ struct cobj_key {
 struct cobj_key cobj_key_make(const char *server, const char *account, uint64_t ext_id,
                               uint64_t msg_id, uint64_t att_id);
 
+/* The key of an object derived from other content (e.g. the text of a
+ * fax document): the xxh3-128 of the n bytes at p, which the caller makes
+ * a stable, unambiguous serialisation of everything the object depends on.
+ * A tag of its own keeps these keys apart from cobj_key_make's. */
+struct cobj_key cobj_key_of(const void *p, size_t n);
+
 /* Hex form (32 chars + NUL) of a key, e.g. for logs. */
 void cobj_key_hex(const struct cobj_key *k, char out[33]);
 
@@ -107,6 +113,15 @@ void cobj_store_close(struct cobj_store *s);
  * once; on failure nothing is pinned.
  */
 int cobj_open(struct cobj_store *s, const struct cobj_key *k, int *fd, uint64_t *size);
+
+/*
+ * The xxh3-128 of an object's content (canonical, big-endian form) as its
+ * trailer records it, from fd and size as cobj_open gave them (that open
+ * verified the trailer against the content; fd still reads that inode).
+ * Reads 32 bytes.  Returns 0 and out, -EBADMSG when no trailer is there
+ * (not an fd of cobj_open), other -errno when it cannot be read.
+ */
+int cobj_content_hash(int fd, uint64_t size, uint8_t out[16]);
 
 /* Unpin an object opened with cobj_open (a stray call is harmless).  An
  * object no longer pinned by anyone may be evicted at once if the store is

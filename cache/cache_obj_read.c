@@ -176,6 +176,19 @@ int cobj_open(struct cobj_store *s, const struct cobj_key *k, int *fd, uint64_t 
     return 0;
 }
 
+int cobj_content_hash(int fd, uint64_t size, uint8_t out[16])
+{
+    uint8_t t[OBJ_TRAILER];
+    ssize_t r = cio_pread_full(fd, t, sizeof t, (off_t)size);
+    if (r < 0)
+        return (int)r;
+    if (r != OBJ_TRAILER || cio_get_le32(t) != OBJ_MAGIC || cio_get_le32(t + 4) != OBJ_VERSION ||
+        cio_get_le64(t + 8) != size)
+        return -EBADMSG;
+    memcpy(out, t + 16, 16);
+    return 0;
+}
+
 void cobj_release(struct cobj_store *s, const struct cobj_key *k)
 {
     pthread_mutex_lock(&s->mu);

@@ -70,6 +70,10 @@ static int fill_message(struct fs *fs, const struct fs_node *n, const struct mb_
     if (n->sub == FS_SUB_META) {
         st->st_size = info->meta_len;
         set_times(st, info->modified_ms);
+    } else if (n->sub == FS_SUB_TEXT) {
+        int rc = fs_text_attr(fs, n, info, st);
+        if (rc < 0)
+            return rc;
     } else {
         uint32_t k = (uint32_t)(n->sub - FS_SUB_ATT0);
         if (k >= info->n_att)
@@ -148,7 +152,10 @@ int fs_attr_learning(struct fs *fs, fuse_req_t req, const struct fs_node *n,
     if (fs->no_thumbnails && c.prio == MB_PRIO_BACKGROUND)
         return -EACCES;
     int64_t size;
-    rc = mb_att_size(fs->mb, &c, n->slot, (uint32_t)(n->sub - FS_SUB_ATT0), &size);
+    if (n->sub == FS_SUB_TEXT) /* the fax downloaded if needed, and read */
+        rc = mb_text_size(fs->mb, &c, n->slot, &size);
+    else
+        rc = mb_att_size(fs->mb, &c, n->slot, (uint32_t)(n->sub - FS_SUB_ATT0), &size);
     if (rc < 0)
         return rc;
     rc = mb_msg_info(fs->mb, n->slot, info);

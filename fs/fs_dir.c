@@ -132,6 +132,9 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
             x.sub = FS_SUB_ATT0 + (int)k;
             dir_add(d, &cap, info.att[k].name, x);
         }
+        x.sub = FS_SUB_TEXT; /* after the fax: grep -r downloads it once, for both */
+        if (mb_text_shown(fs->mb, &info))
+            dir_add(d, &cap, MB_TEXT_NAME, x);
         break;
     }
     case FS_OUTBOX: {

@@ -26,8 +26,10 @@
 #define FCACHE_SLOTS 64
 
 struct fent {
-    struct fs_lru_ent lru;  /* key: (slot, attachment id); must be first.  Content
-                               never changes for an attachment id. */
+    struct fs_lru_ent lru;  /* key: (slot, attachment id), or (slot | 1 << 32,
+                               generation) for fax.txt; must be first.  Content never
+                               changes for an attachment id (nor its text for a
+                               document). */
     struct mb_open_att att; /* fd or memory */
 };
 
@@ -44,10 +46,13 @@ struct fs_lru *fs_files_new(struct fs *fs)
     return fs_lru_new(FCACHE_SLOTS, fent_destroy, fs);
 }
 
-/* Open attachment k of slot for f (downloading it if needed, except for a
- * refused thumbnailer).  Returns 0 or -errno. */
-static int open_att(struct fs *fs, fuse_req_t req, uint32_t slot, uint32_t k, struct fent *f)
+/* Open file sub of slot (attachment or fax.txt) for f (downloading it if
+ * needed, except for a refused thumbnailer).  Returns 0 or -errno. */
+static int open_att(struct fs *fs, fuse_req_t req, uint32_t slot, int sub, struct fent *f)
 {
+    if (sub == FS_SUB_TEXT)
+        return fs_text_open(fs, req, slot, &f->att);
+    uint32_t k = (uint32_t)(sub - FS_SUB_ATT0);
     struct mb_call call = fs_call(fs, req);
     if (fs->no_thumbnails && call.prio == MB_PRIO_BACKGROUND) {
         /* Serve thumbnailers only what is cached: they record a failed
@@ -58,27 +63,32 @@ static int open_att(struct fs *fs, fuse_req_t req, uint32_t slot, uint32_t k, st
     return mb_att_open(fs->mb, &call, slot, k, &f->att);
 }
 
-/* The open attachment behind (slot, k): from the table, or opened now.
+/* The open file behind (slot, sub): from the table, or opened now.
  * Returns a reference (release with fs_lru_release), or -errno. */
-static int fcache_get(struct fs *fs, fuse_req_t req, uint32_t slot, uint32_t k, struct fent **out)
+static int fcache_get(struct fs *fs, fuse_req_t req, uint32_t slot, int sub, struct fent **out)
 {
     struct mb_msg_info info;
     int rc = mb_msg_info(fs->mb, slot, &info);
     if (rc < 0)
         return rc;
-    if (k >= info.n_att)
+    uint32_t k = (uint32_t)(sub - FS_SUB_ATT0);
+    bool text = sub == FS_SUB_TEXT;
+    if (text ? !mb_text_shown(fs->mb, &info) : k >= info.n_att)
         return -ENOENT;
-    uint64_t att_id = mb_att_id(fs->mb, slot, k);
-    struct fs_lru_ent *e = fs_lru_get(fs->files, slot, att_id);
+    /* fax.txt: keyed apart from every attachment (slots are 32-bit), and
+     * by generation, which changes with the message's attachments. */
+    uint64_t k1 = text ? (uint64_t)slot | (UINT64_C(1) << 32) : slot;
+    uint64_t k2 = text ? info.gen : mb_att_id(fs->mb, slot, k);
+    struct fs_lru_ent *e = fs_lru_get(fs->files, k1, k2);
     if (e) {
         *out = (struct fent *)e;
         return 0;
     }
     struct fent *f = mem_calloc(1, sizeof *f);
-    f->lru.k1 = slot;
-    f->lru.k2 = att_id;
+    f->lru.k1 = k1;
+    f->lru.k2 = k2;
     f->lru.refs = 1;
-    rc = open_att(fs, req, slot, k, f);
+    rc = open_att(fs, req, slot, sub, f);
     if (rc < 0) {
         free(f);
         return rc;
@@ -147,7 +157,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         struct mb_call c = fs_call(fs, req);
         rc = mb_meta_read(fs->mb, &c, n.slot, &h->meta, &h->meta_len);
     } else {
-        rc = fcache_get(fs, req, n.slot, (uint32_t)(n.sub - FS_SUB_ATT0), &h->att);
+        rc = fcache_get(fs, req, n.slot, n.sub, &h->att);
     }
     if (rc < 0) {
         free(h);
@@ -223,7 +233,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
         return;
     }
     struct fent *f;
-    rc = fcache_get(fs, req, n.slot, (uint32_t)(n.sub - FS_SUB_ATT0), &f);
+    rc = fcache_get(fs, req, n.slot, n.sub, &f);
     if (rc < 0) {
         fs_reply_err(req, rc);
         return;

@@ -8,7 +8,8 @@
  *   FOLDER       extension << 4 | folder (type folders, Deleted, conversations)
  *   CONV         conversation number
  *   MSG          slot << 10 | view << 8 | sub  (view: enum mb_view; sub 0: the
- *                folder, 1: meta.json, 2 + k: attachment k)
+ *                folder, 1: meta.json, 2 + k: attachment k,
+ *                255: fax.txt)
  *   LINK         slot (the symlink in a conversation folder)
  *   ULINK        slot (the symlink in Unread/)
  *   TRASH        id << 4 | part (enum fs_trash_part: the desktop Trash's
@@ -57,7 +58,8 @@ enum fs_trash_part {
 /* Message sub-nodes. */
 #define FS_SUB_DIR  0
 #define FS_SUB_META 1
-#define FS_SUB_ATT0 2 /* attachment k is FS_SUB_ATT0 + k */
+#define FS_SUB_ATT0 2   /* attachment k is FS_SUB_ATT0 + k */
+#define FS_SUB_TEXT 255 /* fax.txt, the text of a fax (above every attachment) */
 
 struct fs_node {
     enum fs_kind kind;

@@ -144,6 +144,21 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                 struct fuse_file_info *fi);
 
+/* ---- fs_text.c: fax.txt ------------------------------------------------------ */
+
+/* The OCR helper rcfs runs: $RCFS_OCR_HELPER when set, else the installed one. */
+const char *fs_text_helper(void);
+
+/* Attributes of fax.txt (node n of a message with info): -ENOENT when it
+ * is not shown there, -EAGAIN while its size is not known (no I/O). */
+int fs_text_attr(struct fs *fs, const struct fs_node *n, const struct mb_msg_info *info,
+                 struct stat *st);
+
+/* Open fax.txt of slot for reading, making the text if needed (refused
+ * with -EACCES for a thumbnailer when thumbnails are off and it is not
+ * made yet).  Returns 0 and *out (release with mb_att_close) or -errno. */
+int fs_text_open(struct fs *fs, fuse_req_t req, uint32_t slot, struct mb_open_att *out);
+
 /* ---- fs_events.c ----------------------------------------------------------- */
 
 /* Bracket a handler that changes the mailbox: its kernel invalidations are

@@ -64,6 +64,10 @@ static int child_of_message(struct fs *fs, const struct fs_node *p, const char *
         c->sub = FS_SUB_META;
         return 0;
     }
+    if (strcmp(name, MB_TEXT_NAME) == 0 && mb_text_shown(fs->mb, info)) {
+        c->sub = FS_SUB_TEXT;
+        return 0;
+    }
     for (uint32_t k = 0; k < info->n_att; k++) {
         if (strcmp(info->att[k].name, name) == 0) {
             c->sub = FS_SUB_ATT0 + (int)k;

@@ -49,6 +49,9 @@ struct fs_opts {
     char *sms_from;         /* Outbox: the SMS sender (+DIGITS or DIGITS), or NULL */
     unsigned fax_cover;     /* Outbox: the default fax cover page (0 = none) */
     bool no_outbox;         /* no Outbox (-o no_outbox) */
+    bool ocr;               /* ocr=on (default): fax.txt in fax folders */
+    char *ocr_lang;         /* ocr_lang=LANGS, or NULL (eng) */
+    unsigned ocr_jobs;      /* ocr_jobs=N, 1..64, or 0 (half the cores) */
     uid_t uid;              /* owner shown for every file (uid=; default getuid()) */
     gid_t gid;              /* group shown for every file (gid=; default getgid()) */
     mode_t umask;           /* permission bits cleared (umask=; default 077) */

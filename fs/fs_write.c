@@ -56,6 +56,7 @@ static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
         bool found = strcmp(name, MBNAME_META) == 0;
         for (uint32_t k = 0; !found && k < info.n_att; k++)
             found = strcmp(info.att[k].name, name) == 0;
+        found = found || (strcmp(name, MB_TEXT_NAME) == 0 && mb_text_shown(fs->mb, &info));
         if (!found) {
             fuse_reply_err(req, ENOENT);
             return;

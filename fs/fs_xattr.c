@@ -54,7 +54,7 @@ static struct fs *fs_of(fuse_req_t req)
 
 static bool is_att(const struct fs_node *n)
 {
-    return n->sub >= FS_SUB_ATT0;
+    return n->sub >= FS_SUB_ATT0 && n->sub != FS_SUB_TEXT;
 }
 
 /* Is `name` one of ours on this message node?  (Whether it has a value is

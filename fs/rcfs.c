@@ -147,6 +147,10 @@ static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
         .sms_from = o->sms_from,
         .fax_cover = o->fax_cover,
         .no_outbox = o->no_outbox,
+        .ocr = o->ocr,
+        .ocr_helper = fs_text_helper(),
+        .ocr_lang = o->ocr_lang,
+        .ocr_jobs = o->ocr_jobs,
     };
 }
 

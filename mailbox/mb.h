@@ -34,8 +34,11 @@
  * mailbox calls the registered mb_events callbacks after releasing its
  * locks so the filesystem can tell the kernel.
  *
+ * Fax text: every fax message folder may show fax.txt, the text of its
+ * rendered document (the mb_text_* calls below; mailbox/mb_text.h).
+ *
  * Threads: mb_open starts none (rcfs forks to daemonise after it); mb_start
- * starts the background thread and the cache's scan.
+ * starts the background thread, the cache's scan and the OCR workers.
  *
  * Errors are -errno: -ENOENT (no such thing), -EIO (server or disk trouble,
  * including offline), -EACCES (refused by the server), -EINVAL (bad value),
@@ -154,6 +157,12 @@ struct mb_config {
     const char *sms_from;    /* Outbox: the number SMS go from, or NULL (the first SmsSender) */
     int fax_cover;           /* Outbox: the default fax cover page index (0 = none) */
     bool no_outbox;          /* no Outbox in this mount (and no flush round trips) */
+    bool ocr;                /* show fax.txt in fax folders (OCR of image pages) */
+    const char *ocr_helper;  /* absolute path of the rcfs-ocr helper */
+    const char *ocr_lang;    /* Tesseract languages ("eng+deu"); NULL: "eng", checked when
+                                first needed; given: checked by mb_open, which fails on a
+                                language whose data is missing */
+    int ocr_jobs;            /* OCR helpers at once; 0: half the cores, at least 1 */
 };
 
 /* How long after this mount moved a message to the trash it refuses to purge it. */
@@ -391,6 +400,37 @@ int mb_att_open_cached(struct mb *m, uint32_t slot, uint32_t k, struct mb_open_a
 
 /* Release what mb_att_open gave. */
 void mb_att_close(struct mb *m, struct mb_open_att *o);
+
+/* ---- fax text (fax.txt) ---------------------------------------------------- */
+
+/* The name of a fax's text file in its message folder. */
+#define MB_TEXT_NAME "fax.txt"
+
+/* Is fax.txt shown for this message: OCR is on, it is a fax with a
+ * RenderedDocument, and no attachment is called fax.txt.  No lock, no I/O. */
+bool mb_text_shown(struct mb *m, const struct mb_msg_info *info);
+
+/* The exact size of slot's fax.txt when this mount knows it (made, or
+ * found in the cache by an earlier mb_text_size), else -1.  No I/O. */
+int64_t mb_text_known_size(struct mb *m, uint32_t slot);
+
+/*
+ * Make sure slot's fax.txt exists and learn its size: found in the cache
+ * (no request, no OCR), or made from the fax's document, downloaded first
+ * if it is not cached (with c's priority; the one download a reader of the
+ * fax shares) and read by the OCR helper at c's priority (USER before
+ * background jobs).  Single-flight per document.  Waits until c's deadline:
+ * -EIO when it passes (the OCR goes on; a later call finds the text), when
+ * the helper failed (logged once; answered at once for a while after), or
+ * offline with the document not cached.  -ENOENT when fax.txt is not shown.
+ * Returns 0 and *size.
+ */
+int mb_text_size(struct mb *m, const struct mb_call *c, uint32_t slot, int64_t *size);
+
+/* Open slot's fax.txt for reading (made first as mb_text_size says; the
+ * text object is pinned until mb_att_close).  Returns 0 and *out (fd and
+ * size), or mb_text_size's -errno. */
+int mb_text_open(struct mb *m, const struct mb_call *c, uint32_t slot, struct mb_open_att *out);
 
 /* ---- changes ----------------------------------------------------------- */
 

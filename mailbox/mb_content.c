@@ -21,6 +21,7 @@
 #include "mailbox/mb_internal.h"
 #include "mailbox/mb_net.h"
 #include "mailbox/mb_stored.h"
+#include "mailbox/mb_textq.h"
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -146,6 +147,8 @@ static int transfer(struct mb *m, const struct api_call *c, uint32_t slot, const
         learn_size(m, slot, a->att_id, info.total_size);
     if (rc == 0 && info.complete)
         rc = keep_complete(m, &s, a, &info);
+    if (rc == 0 && info.complete && a->type == REC_ATT_RENDERED_DOCUMENT)
+        tq_landed(m, slot, a->att_id); /* its text is made ahead of time */
     cobj_abort(s.w);
     log_debug("%s %" PRIu64 "/%" PRIu64 ": %s, %" PRId64 " of %" PRId64 " bytes in %" PRId64 " ms",
               range_len > 0 && a->size < 0 ? "probe" : "download", a->msg_id, a->att_id,

@@ -10,6 +10,7 @@
  *   [BT]     the batch lock, bt.lock
  *   [LP]     the loop lock, lp.lock
  *   [PS]     the persistence lock, ps.lock
+ *   [TX]     the fax-text lock, tx->lock (mb_textq.h)
  *   [A]      an atomic
  *
  * Lock order (a thread holding a lock may take only locks of a HIGHER
@@ -22,12 +23,13 @@
  *   6  lp.lock   the background loop's wake-ups and round counters
  *   7  obx io    the Outbox: one file's disk work (mailbox/mb_obx.h)
  *   8  obx.lock  the Outbox's tables (never across I/O)
+ *   9  tx->lock  fax text: entries and the OCR job queue (mb_textq.h)
  * Locks of other layers (the api client, the content store, the record
  * log) are taken below all of these and never call back up.
  *
  * I/O rule: no network request and no disk write is made while holding
- * ix.lock, ls.lock, fl.lock, bt.lock or lp.lock.  A record is appended to the record
- * log before the index lock is taken (mb_apply.c); a stored record is read
+ * ix.lock, ls.lock, fl.lock, bt.lock, lp.lock or tx->lock.  A record is
+ * appended to the record log before the index lock is taken (mb_apply.c); a stored record is read
  * after it is released (the log is replaced only by compaction, which runs
  * at load time before any thread exists).  ps.lock is held across disk I/O
  * (the snapshot file), and it is never taken by a thread answering the
@@ -55,6 +57,7 @@
 
 enum { RANK_PS = 1, RANK_LS = 2, RANK_IX = 3, RANK_FL = 4, RANK_BT = 5, RANK_LP = 6 };
 enum { RANK_OBX_IO = 7, RANK_OBX = 8 }; /* the Outbox (mailbox/mb_obx.h) */
+enum { RANK_TX = 9 };                   /* fax text (mailbox/mb_textq.h) */
 
 /* One attachment of a message. */
 struct mb_att {
@@ -182,6 +185,7 @@ struct mb_flights {
 
 /* Changes being gathered into bulk requests (mb_batch.c). */
 struct batch_group;
+struct mb_text;
 struct mb_batches {
     pthread_mutex_t lock;     /* rank RANK_BT */
     pthread_cond_t cond;      /* a group filled up or was sent */
@@ -276,6 +280,7 @@ struct mb {
     struct mb_net net;
     struct mb_persist ps;
     struct mb_outbox *obx; /* the Outbox (mailbox/mb_obx.h), NULL until opened */
+    struct mb_text *tx;    /* [I] fax text (mb_text.c), NULL when OCR is off */
 };
 
 /* ---- locking helpers (rank-checked in debug builds) ---------------------- */

@@ -18,6 +18,7 @@
 #include "mailbox/mb_push.h"
 #include "mailbox/mb_obx.h"
 #include "mailbox/mb_state.h"
+#include "mailbox/mb_text.h"
 #include "util/cond.h"
 #include "util/isotime.h"
 #include "util/log.h"
@@ -179,7 +180,9 @@ int mb_open(const struct mb_config *cfg, struct mb **out, char *err, size_t errl
 {
     struct mb *m = alloc_mb(cfg);
     *out = NULL;
-    int rc = open_client(m, cfg, err, errlen);
+    int rc = text_open(m, cfg, err, errlen);
+    if (rc == 0)
+        rc = open_client(m, cfg, err, errlen);
     if (rc == 0)
         rc = open_cache(m, cfg, err, errlen);
     if (rc == 0)
@@ -217,6 +220,8 @@ int mb_start(struct mb *m)
     cobj_set_pressure_hook(m->ps.objects, release_idle, m);
     int rc = cobj_store_start(m->ps.objects);
     if (rc == 0)
+        rc = text_start(m);
+    if (rc == 0)
         rc = loop_start(m);
     if (rc == 0)
         rc = prefetch_start(m);
@@ -230,6 +235,7 @@ int mb_start(struct mb *m)
 void mb_stop(struct mb *m)
 {
     push_stop(m); /* no more events */
+    text_stop(m); /* OCR helpers end; later landings queue nothing */
     loop_stop(m); /* ends the client's calls in progress too */
     prefetch_stop(m);
     outbox_stop(m);
@@ -249,6 +255,7 @@ void mb_free(struct mb *m)
             log_err("could not save the state: %s", strerror(-rc));
     }
     push_free(m);
+    text_free(m); /* releases pinned documents before the store closes */
     idx_clear(m);
     rlog_close(m->ps.rlog);
     cobj_store_close(m->ps.objects);

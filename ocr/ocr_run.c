@@ -28,6 +28,7 @@ struct run {
     int status;      /* waitpid status */
     int timed_out;   /* killed at the deadline */
     int overflowed;  /* killed for writing too much */
+    int cancelled;   /* killed because the caller's cancel flag was set */
     unsigned waited; /* ms the helper ran */
 };
 
@@ -70,19 +71,31 @@ static void keep_err(struct run *r, const char *p, size_t n)
     r->err[r->err_len] = '\0';
 }
 
-/* Read both pipes until both close or the deadline passes; then reap. */
-static void collect(pid_t pid, int out_fd, int err_fd, uint64_t deadline, struct run *r)
+/* True (and r->cancelled set) once the caller asked the run to stop. */
+static bool stop_asked(const atomic_bool *cancel, struct run *r)
+{
+    if (cancel && atomic_load(cancel))
+        r->cancelled = 1;
+    return r->cancelled;
+}
+
+/* Read both pipes until both close, the deadline passes or the caller
+ * cancels; then reap. */
+static void collect(pid_t pid, int out_fd, int err_fd, uint64_t deadline, const atomic_bool *cancel,
+                    struct run *r)
 {
     struct pollfd pf[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
     uint64_t start = now_ms();
+    uint64_t tick = cancel ? OCR_CANCEL_MS : 1000;
     char chunk[65536];
-    while ((pf[0].fd >= 0 || pf[1].fd >= 0) && !r->timed_out && !r->overflowed) {
+    while ((pf[0].fd >= 0 || pf[1].fd >= 0) && !r->timed_out && !r->overflowed &&
+           !stop_asked(cancel, r)) {
         uint64_t now = now_ms();
         if (now >= deadline) {
             r->timed_out = 1;
             break;
         }
-        int n = poll(pf, 2, (int)(deadline - now > 1000 ? 1000 : deadline - now));
+        int n = poll(pf, 2, (int)(deadline - now > tick ? tick : deadline - now));
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; n > 0 && i < 2; i++) {
@@ -104,7 +117,7 @@ static void collect(pid_t pid, int out_fd, int err_fd, uint64_t deadline, struct
     /* Both pipes are closed when the helper exits; give it until the
      * deadline to do so, then kill the whole group. */
     int reaped = 0;
-    while (!r->timed_out && !r->overflowed) {
+    while (!r->timed_out && !r->overflowed && !stop_asked(cancel, r)) {
         pid_t w = waitpid(pid, &r->status, WNOHANG);
         if (w == pid || (w < 0 && errno != EINTR)) {
             reaped = w == pid;
@@ -130,7 +143,7 @@ static void collect(pid_t pid, int out_fd, int err_fd, uint64_t deadline, struct
 /* Spawn argv with the document on fd 0; collect into r.  Returns 0, or
  * -errno when the helper could not be started (r->err says why). */
 static int spawn_collect(char *const argv[], const char *in_path, int in_fd, unsigned timeout_ms,
-                         struct run *r)
+                         const atomic_bool *cancel, struct run *r)
 {
     static char *const envp[] = {"OMP_THREAD_LIMIT=1", "PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
     int out[2] = {-1, -1}, err[2] = {-1, -1}, rc;
@@ -169,7 +182,7 @@ static int spawn_collect(char *const argv[], const char *in_path, int in_fd, uns
         close(err[0]);
         return rc;
     }
-    collect(pid, out[0], err[0], deadline, r);
+    collect(pid, out[0], err[0], deadline, cancel, r);
     return 0;
 fail_pipes:
     for (int i = 0; i < 2; i++) {
@@ -229,11 +242,16 @@ static const char *exit_name(int code)
     }
 }
 
-/* 0 when the run produced text; else -EIO with why filled. */
+/* 0 when the run produced text; else -EIO (-ECANCELED when the caller
+ * stopped it) with why filled. */
 static int verdict(struct run *r, unsigned timeout_ms, char *why, size_t why_len)
 {
     int st = r->status;
     const char *line = last_line(r);
+    if (r->cancelled) {
+        say(why, why_len, "rcfs-ocr stopped: the run was cancelled");
+        return -ECANCELED;
+    }
     if (r->timed_out) {
         say(why, why_len, "rcfs-ocr killed at its deadline (%u ms)", timeout_ms);
     } else if (r->overflowed) {
@@ -331,7 +349,7 @@ int ocr_run(const struct ocr_job *job, char **text, size_t *len, char *why, size
         return -EINVAL;
     struct run r = {.err_len = 0};
     buf_init(&r.out, a.max_text);
-    int rc = spawn_collect(a.argv, job->input_path, job->input_fd, a.timeout_ms, &r);
+    int rc = spawn_collect(a.argv, job->input_path, job->input_fd, a.timeout_ms, job->cancel, &r);
     if (rc)
         say(why, why_len, "rcfs-ocr cannot be started (helper %s, document %s): %s", job->helper,
             job->input_path ? job->input_path : "by descriptor", errname(-rc));
@@ -339,7 +357,7 @@ int ocr_run(const struct ocr_job *job, char **text, size_t *len, char *why, size
         rc = verdict(&r, a.timeout_ms, why, why_len);
     if (rc) {
         buf_free(&r.out);
-        return -EIO;
+        return rc == -ECANCELED ? rc : -EIO;
     }
     *len = r.out.len;
     *text = buf_steal(&r.out);
@@ -358,13 +376,13 @@ int ocr_check_lang(const struct ocr_job *job, char *why, size_t why_len)
     a.argv[a.argc] = NULL;
     struct run r = {.err_len = 0};
     buf_init(&r.out, 4096);
-    int rc = spawn_collect(a.argv, probe.input_path, -1, a.timeout_ms, &r);
+    int rc = spawn_collect(a.argv, probe.input_path, -1, a.timeout_ms, job->cancel, &r);
     if (rc)
         say(why, why_len, "rcfs-ocr cannot be started (%s): %s", job->helper, errname(-rc));
     else
         rc = verdict(&r, a.timeout_ms, why, why_len);
     buf_free(&r.out);
-    return rc ? -EIO : 0;
+    return rc == -ECANCELED ? rc : rc ? -EIO : 0;
 }
 
 int ocr_helper_version(const char *helper, char *out, size_t cap)
@@ -374,7 +392,7 @@ int ocr_helper_version(const char *helper, char *out, size_t cap)
     char *argv[] = {(char *)helper, "-V", NULL};
     struct run r = {.err_len = 0};
     buf_init(&r.out, 4096);
-    int rc = spawn_collect(argv, "/dev/null", -1, 10000, &r);
+    int rc = spawn_collect(argv, "/dev/null", -1, 10000, NULL, &r);
     if (rc)
         say(out, cap, "rcfs-ocr cannot be started (%s): %s", helper, errname(-rc));
     else if ((rc = verdict(&r, 10000, out, cap)) == 0) {

@@ -19,6 +19,7 @@
 #ifndef RCFS_OCR_RUN_H
 #define RCFS_OCR_RUN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,21 +31,26 @@
 
 /* One document to read.  Zeroed fields take the defaults. */
 struct ocr_job {
-    const char *helper;     /* path of rcfs-ocr (absolute); required */
-    const char *input_path; /* the document; NULL: input_fd */
-    int input_fd;           /* the document when input_path is NULL; a regular file is read
-                               by offset from 0 (the caller's offset is neither used nor
-                               moved), anything else as a stream */
-    uint64_t input_size;    /* bytes of document at the start of the input (0: all of it);
-                               e.g. a cache object's content size, its trailer excluded */
-    const char *lang;       /* Tesseract languages, "eng" or "eng+deu" ...; NULL: "eng" */
-    const char *tessdata;   /* tessdata folder (absolute); NULL: Tesseract's built-in one */
-    unsigned timeout_ms;    /* wall-clock limit; 0: OCR_DEFAULT_TIMEOUT_MS */
-    unsigned mem_mb;        /* helper's address-space limit, MiB (>= 64); 0: default */
-    unsigned cpu_s;         /* helper's CPU limit, s; 0: the timeout's, rounded up */
-    int nice;               /* niceness added, 1..19; 0: OCR_DEFAULT_NICE; -1: none */
-    size_t max_text;        /* most bytes of text accepted; 0: OCR_DEFAULT_MAX_TEXT */
+    const char *helper;        /* path of rcfs-ocr (absolute); required */
+    const char *input_path;    /* the document; NULL: input_fd */
+    int input_fd;              /* the document when input_path is NULL; a regular file is read
+                                  by offset from 0 (the caller's offset is neither used nor
+                                  moved), anything else as a stream */
+    uint64_t input_size;       /* bytes of document at the start of the input (0: all of it);
+                                  e.g. a cache object's content size, its trailer excluded */
+    const char *lang;          /* Tesseract languages, "eng" or "eng+deu" ...; NULL: "eng" */
+    const char *tessdata;      /* tessdata folder (absolute); NULL: Tesseract's built-in one */
+    unsigned timeout_ms;       /* wall-clock limit; 0: OCR_DEFAULT_TIMEOUT_MS */
+    unsigned mem_mb;           /* helper's address-space limit, MiB (>= 64); 0: default */
+    unsigned cpu_s;            /* helper's CPU limit, s; 0: the timeout's, rounded up */
+    int nice;                  /* niceness added, 1..19; 0: OCR_DEFAULT_NICE; -1: none */
+    size_t max_text;           /* most bytes of text accepted; 0: OCR_DEFAULT_MAX_TEXT */
+    const atomic_bool *cancel; /* NULL, or a flag another thread may set to stop the run
+                                  (the helper is then killed within OCR_CANCEL_MS) */
 };
+
+/* How soon a run notices its cancel flag. */
+#define OCR_CANCEL_MS 50
 
 /*
  * Run the helper on job's document.  On success returns 0 with *text (a
@@ -55,6 +61,8 @@ struct ocr_job {
  * be started, exited non-zero (bad document, over a limit, engine missing,
  * sandbox), died of a signal (crash, CPU or memory limit), missed the
  * deadline (then killed), wrote more than max_text or invalid UTF-8.
+ * Returns -ECANCELED when job->cancel was set before the helper ended (it
+ * is killed; whatever it wrote is discarded).
  * On failure *text is NULL, *len 0, nothing is left running or unreaped,
  * and when why is not NULL it holds one line (no newline, at most why_len
  * bytes with the NUL) saying why, fit for a log.
@@ -73,7 +81,8 @@ bool ocr_lang_ok(const char *lang);
  * document) and have it load the languages, e.g. to refuse a mount option
  * ocr_lang=xx up front.  Returns 0 when Tesseract starts with them, -EINVAL
  * for a job ocr_run would refuse, -EIO when the helper fails (the data is
- * missing: why says which language; or any failure ocr_run reports).
+ * missing: why says which language; or any failure ocr_run reports),
+ * -ECANCELED when job->cancel stopped it.
  */
 int ocr_check_lang(const struct ocr_job *job, char *why, size_t why_len);
 

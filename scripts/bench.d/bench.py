@@ -24,6 +24,15 @@ it with an optimised rcfs and measures, in one run:
                     `ls -R` of everything, then remount (4.) at that size
   7-9.              push latency and idle cost, warm cp -a / rsync -aX, bulk
                     actions with rate limits (bench_more.py)
+  10. fax text      a mailbox with OCR_FAXES image faxes (fixed time anchor:
+                    the same pixels every run), mounted with ocr=on: cold
+                    `grep -r` over their folders (download, OCR, fax.txt),
+                    OCR pages per CPU second of the helpers, recall of the
+                    faxes' distinctive words in fax.txt, then warm `grep -r`
+                    over them against a local copy (the warm-grep target)
+
+Phases 1-9 mount with ocr=off (the test harness's default): their figures
+are the mount's own, without OCR's CPU; phase 10 is the OCR's.
 
 Prints progress lines, then one table with every figure, its target and
 pass/fail.  Exit status 0 unless something failed to run (a missed target is
@@ -53,6 +62,7 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
+from tests.lib import names  # noqa: E402
 from tests.lib import rcfs as rcfs_lib  # noqa: E402
 from tests.lib.emu import Emulator  # noqa: E402
 
@@ -68,6 +78,9 @@ WORD = "qzxvjkwy7"        # checked to occur nowhere (grep must answer 1)
 LIST_SLACK = 2            # the "small constant" of the cold-listing bound
 PAGE = 1000               # records per list page (the API's maximum)
 CMD_TIMEOUT = 3600
+OCR_FAXES = 100           # image faxes of the fax-text phase (--quick: 20)
+OCR_MESSAGES = 1000       # the mailbox they come from (about 140 image faxes live)
+OCR_ANCHOR_MS = "1767225600000"   # a fixed time anchor: the same fax pages every run
 
 T0 = time.monotonic()
 
@@ -136,14 +149,16 @@ def vm_hwm_kib(pid):
     raise BenchError("no VmHWM for pid %d" % pid)
 
 
-def cpu_s(pid):
-    """User + system CPU seconds of a process (all its threads)."""
+def cpu_s(pid, children=False):
+    """User + system CPU seconds of a process (all its threads), or of its
+    children it has reaped (rcfs's OCR helpers)."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    i = 13 if children else 11
+    return (int(fields[i]) + int(fields[i + 1])) / os.sysconf("SC_CLK_TCK")
 
 
 def settle(emu, quiet=1.0, limit=20.0):
@@ -200,9 +215,9 @@ def timed_start(m, first_ls):
     return t_mounted, time.perf_counter() - t
 
 
-def start_emu(workdir, messages):
+def start_emu(workdir, messages, extra_args=()):
     os.makedirs(workdir, exist_ok=True)
-    e = Emulator(workdir=workdir, messages=messages, extensions=1, seed=1)
+    e = Emulator(workdir=workdir, messages=messages, extensions=1, seed=1, extra_args=extra_args)
     LIVE.emus.append(e)
     t = time.perf_counter()
     e.start(timeout=300)
@@ -501,6 +516,82 @@ def remount(emu, m, top, res, key):
              % (t_mounted, folder, t_ls, fmt_routes(after)))
 
 
+def image_faxes(emu, limit):
+    """The truths of the first `limit` live image (inbound) faxes."""
+    out = []
+    for rec in emu.messages(emu.extensions()[0]["id"]):
+        if rec["type"] == "Fax" and rec["availability"] == "Alive":
+            t = emu.truth(rec["id"])
+            if t["record"]["direction"] == "Inbound":
+                out.append(t)
+                if len(out) == limit:
+                    break
+    return out
+
+
+def recall_of(texts, faxes):
+    """(found, wanted, false hits) of the faxes' distinctive words in their texts."""
+    vocabulary = {w for t in faxes for w in t["content_words"]}
+    found = wanted = false = 0
+    for t in faxes:
+        got = set(re.findall(r"[a-z0-9]+", texts[t["record"]["id"]].lower()))
+        wanted += len(t["content_words"])
+        found += sum(w in got for w in t["content_words"])
+        false += len((vocabulary - set(t["content_words"])) & got)
+    return found, wanted, false
+
+
+def bench_ocr(args, wd, res):
+    """Phase 7: fax.txt over image faxes, cold and warm."""
+    helper = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.rcfs))), "ocr",
+                          "rcfs-ocr")
+    if not os.access(helper, os.X_OK):
+        raise BenchError("no OCR helper at %s" % helper)
+    progress("== fax text: %d image faxes, ocr=on" % args.ocr_faxes)
+    emu = start_emu(os.path.join(wd, "emu-ocr"), OCR_MESSAGES, ("--anchor-ms", OCR_ANCHOR_MS))
+    faxes = image_faxes(emu, args.ocr_faxes)
+    m = new_mount(emu, wd, "mnt-ocr", os.path.join(wd, "cache-ocr"), args.rcfs,
+                  opts={"ocr": "on"})
+    m.env["RCFS_OCR_HELPER"] = helper
+    m.start(timeout=60)
+    top = m.p(emu.extensions()[0]["extensionNumber"])
+    os.listdir(os.path.join(top, "Fax"))
+    paths = [os.path.join(top, "Fax", names.message_folder(t["record"])) for t in faxes]
+    settle(emu)
+    emu.reset_counts()
+    c0 = cpu_s(m.proc.pid, children=True)
+    dt, _ = run(["grep", "-r", WORD] + paths, ok=(1,))
+    helpers_cpu = cpu_s(m.proc.pid, children=True) - c0
+    routes = routes_of(emu.counts())
+    pages = sum(t["record"]["faxPageCount"] for t in faxes)
+    texts = {}
+    for t, p in zip(faxes, paths):
+        with open(os.path.join(p, "fax.txt"), encoding="utf-8") as f:
+            texts[t["record"]["id"]] = f.read()
+    found, wanted, false = recall_of(texts, faxes)
+    res["ocr"] = {"faxes": len(faxes), "pages": pages, "cold_s": dt, "cpu": helpers_cpu,
+                  "routes": routes, "found": found, "wanted": wanted, "false": false,
+                  "attachments": sum(len(t["record"]["attachments"]) for t in faxes)}
+    progress("  cold grep -r %.1f s, %d pages, helpers' CPU %.1f s; recall %d/%d, false hits %d;"
+             " requests: %s" % (dt, pages, helpers_cpu, found, wanted, false, fmt_routes(routes)))
+    local = os.path.join(wd, "local-ocr")
+    os.makedirs(local, exist_ok=True)
+    run(["cp", "-a"] + paths + [local])
+    on_mount, on_copy = ["grep", "-r", WORD] + paths, ["grep", "-r", WORD, local]
+    run(on_mount, ok=(1,))   # unmeasured, as the other warm rows
+    run(on_copy, ok=(1,))
+    tm, tl = [], []
+    for _ in range(args.runs):
+        tm.append(run(on_mount, ok=(1,))[0])
+        tl.append(run(on_copy, ok=(1,))[0])
+    res["ocr"]["warm"] = {"mount_med": statistics.median(tm), "local_med": statistics.median(tl)}
+    progress("  warm grep -r: mount %.3f s, local %.3f s"
+             % (res["ocr"]["warm"]["mount_med"], res["ocr"]["warm"]["local_med"]))
+    m.stop()
+    emu.stop()
+    shutil.rmtree(local, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- report
 
 def verdict(ok):
@@ -592,7 +683,25 @@ def table(args, res):
             row("100000 msgs: peak RSS after remount + ls",
                 "%.1f MiB = %.0f B/message" % (h / 1024, h * 1024 / b["messages"]))
 
+    if "ocr" in res:
+        o = res["ocr"]
+        row("fax text: OCR of %d image faxes (%d pages)" % (o["faxes"], o["pages"]),
+            "%.2f pages per CPU second (helpers' CPU %.1f s)"
+            % (o["pages"] / max(o["cpu"], 0.01), o["cpu"]), "(context)")
+        row("fax text: recall of distinctive words", "%d/%d = %.1f%%, false hits %d"
+            % (o["found"], o["wanted"], 100 * o["found"] / max(1, o["wanted"]), o["false"]),
+            ">= 90%, 0 false", o["found"] >= 0.9 * o["wanted"] and o["false"] == 0)
+        nc = o["routes"].get("content", 0)
+        row("fax text: cold grep -r over %d image faxes" % o["faxes"],
+            "%.1f s, content %d for %d attachments" % (o["cold_s"], nc, o["attachments"]),
+            "1 download each", nc == o["attachments"])
+        wm = o["warm"]
+        ratio = wm["mount_med"] / wm["local_med"] if wm["local_med"] > 0 else float("inf")
+        row("fax text: warm grep -r over them, mount/local",
+            "%.3f / %.3f s = %.2fx" % (wm["mount_med"], wm["local_med"], ratio), "<= 2.0x",
+            ratio <= 2.0)
     bench_more.rows(res, row)
+
     w = [max(len(r[i]) for r in rows + [("measurement", "figure", "target", "result")])
          for i in range(4)]
     lines = []
@@ -621,7 +730,7 @@ def revision():
 
 # Phases --only can name; the main mailbox's are MAIN_PHASES.
 MAIN_PHASES = ("warm", "copies", "remount", "rate")
-PHASES = MAIN_PHASES + ("live", "bulk", "big")
+PHASES = MAIN_PHASES + ("live", "bulk", "ocr", "big")
 
 
 def wanted(args, phase):
@@ -643,6 +752,9 @@ def main():
                     help="repetitions of the limits-on run (default 2)")
     ap.add_argument("--no-100k", action="store_true",
                     help="skip the separate 100,000-message memory/remount phase")
+    ap.add_argument("--ocr-faxes", type=int, default=OCR_FAXES,
+                    help="image faxes of the fax-text phase (default %d; 0 skips it)"
+                    % OCR_FAXES)
     ap.add_argument("--quick", action="store_true",
                     help="2,000 messages, 3 runs, 3 windows, no 100,000 phase")
     ap.add_argument("--only", default="",
@@ -658,6 +770,7 @@ def main():
     if args.quick:
         args.messages, args.runs, args.rate_windows, args.no_100k = 2000, 3, 3, True
         args.rate_runs = args.rate_runs or 1
+        args.ocr_faxes = min(args.ocr_faxes, 20)
     args.rate_runs = args.rate_runs or 2
     if args.messages < 40:
         ap.error("--messages must be at least 40")
@@ -683,6 +796,8 @@ def main():
             bench_more.live(args, wd, res)
         if wanted(args, "bulk"):
             bench_more.bulk(args, wd, res)
+        if wanted(args, "ocr") and args.ocr_faxes > 0:
+            bench_ocr(args, wd, res)
         if wanted(args, "big") and not args.no_100k and args.messages != 100000:
             bench_big(args, wd, res)
     except BenchError as e:

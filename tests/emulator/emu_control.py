@@ -2,7 +2,7 @@
 
 This module owns the control API of README "Control listener": counts,
 faults, adding and changing messages "from another device", server truth,
-attachment bytes, token expiry, sync-token invalidation, run-time config,
+attachment bytes (read, or replaced by a hostile sender's), token expiry, sync-token invalidation, run-time config,
 what the send endpoints received and how they behave (emu_send), and the
 WebSocket switches (drop every connection, refuse connections, read the
 WebSocket state; emu_ws does the work on its loop).
@@ -97,10 +97,14 @@ class ControlHandler(BaseHandler):
                 return self.ok(mb.truth(ext, i))
             if m == "POST":
                 return self.change_message(ext, i, _object(req))
-        if len(s) == 4 and s[0] == "messages" and s[2] == "content" and m == "GET":
+        if len(s) == 4 and s[0] == "messages" and s[2] == "content" and m in ("GET", "PUT"):
             loc = mb.locate(s[1]) if is_id(s[1]) else None
             if loc is None or not is_id(s[3]):
                 raise ControlError(404, "no such message")
+            if m == "PUT":
+                if not mb.replace_content(loc[0], loc[1], int(s[3]), bytes(req.body)):
+                    raise ControlError(404, "no such attachment")
+                return self.ok({"size": len(req.body)})
             found = mb.attachment(loc[0], loc[1], int(s[3]))
             if found is None:
                 raise ControlError(404, "no such attachment")

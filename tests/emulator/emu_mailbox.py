@@ -217,6 +217,7 @@ class Mailbox:
         self._last_tick = self.start_ms
         self._detail_cache = OrderedDict()
         self._content_cache = OrderedDict()
+        self._replaced = {}  # (ext index, i, att id) -> bytes given to PUT .../content/{attId}
         self._size_cache = {}       # (ext, index, attachment id) -> size of MMS images
         self._peer_cache = {}
         self._conv_cache = {}
@@ -645,8 +646,20 @@ class Mailbox:
                     return self._content_bytes(ext, i, d, att_id), att["contentType"]
             return None
 
+    def replace_content(self, ext, i, att_id, data):
+        """Serve data as the attachment's bytes from now on (the record, with
+        no size for faxes, is unchanged).  False when there is no such one."""
+        with self.lock:
+            d = self._details(ext, i)
+            if not any(att["id"] == att_id for att in self._attachments(ext, i, d)):
+                return False
+            self._replaced[(ext.index, i, att_id)] = bytes(data)
+            return True
+
     def _content_bytes(self, ext, i, d, att_id):
         key = (ext.index, i, att_id)
+        if key in self._replaced:
+            return self._replaced[key]
         cache = self._content_cache
         data = cache.get(key)
         if data is not None:

@@ -1402,6 +1402,27 @@ def test_control_content_query(emu, token):
                        {"contentQuery": "x=1"}, raw=True).status == 400
 
 
+def test_control_replaces_content(emu, token):
+    """A hostile document for rcfs's OCR tests: the bytes change, the record does not."""
+    rec = emu.add("101", "Fax")
+    att = rec["attachments"][0]
+    path = "/control/messages/%s/content/%s" % (rec["id"], att["id"])
+    before = fetch(emu, token, att).body
+    assert before.startswith(b"%PDF") or before.startswith(b"II*")
+    bomb = b"II*\x00" + b"\xff" * 60
+    r = http_request(emu.info["control_url"] + path, "PUT", bomb, {})
+    assert r.status == 200 and r.json() == {"size": len(bomb)}
+    got = fetch(emu, token, att)
+    assert got.status == 200 and got.body == bomb
+    assert got.header("Content-Type") == att["contentType"]
+    assert emu.control("GET", path, raw=True).body == bomb
+    assert emu.truth(rec["id"])["record"] == rec
+    ranged = fetch(emu, token, att, headers={"Range": "bytes=0-3"})
+    assert ranged.status == 206 and ranged.body == b"II*\x00"
+    missing = http_request(emu.info["control_url"] + path[:-1] + "9", "PUT", b"x", {})
+    assert missing.status == 404
+
+
 def now_ish(iso):
     return abs(time.time() - ts(iso)) < 5
 

@@ -196,6 +196,13 @@ class Emulator:
     def content(self, msg_id, att_id):
         return self._call("GET", "/control/messages/%s/content/%s" % (msg_id, att_id), raw=True)
 
+    def replace_content(self, msg_id, att_id, data):
+        """Serve data as that attachment's bytes from now on (a hostile document)."""
+        url = self.info["control_url"] + "/control/messages/%s/content/%s" % (msg_id, att_id)
+        req = urllib.request.Request(url, data=bytes(data), method="PUT")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
     def messages(self, ext):
         return self._call("GET", "/control/extensions/%s/messages" % ext)
 

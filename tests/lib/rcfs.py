@@ -1,7 +1,9 @@
 """Mount and unmount rcfs for real, and read what it said.
 
 Tests run rcfs in the foreground (-f) as a child process with its stderr in
-a log file, wait until the kernel shows the mount, and always unmount.  The
+a log file, wait until the kernel shows the mount, and always unmount.
+Mounts have ocr=off (no fax.txt) unless a test asks for it; they run the
+normal build's OCR helper (ocr_helper()).  The
 log is checked for sanitizer reports (AddressSanitizer, LeakSanitizer,
 UndefinedBehaviorSanitizer, ThreadSanitizer) and lock-order violations
 (util/lockrank): any report fails the test.
@@ -39,8 +41,24 @@ def is_mounted(path):
     return False
 
 
+def ocr_helper():
+    """The rcfs-ocr test mounts run ($RCFS_OCR_HELPER): the normal build's,
+    whichever build rcfs comes from (a sanitizer build's helper cannot live
+    within the memory limit the helper sets itself), else the one beside rcfs."""
+    if os.environ.get("RCFS_OCR_HELPER"):
+        return os.environ["RCFS_OCR_HELPER"]
+    beside = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(RCFS))), "ocr",
+                          "rcfs-ocr")
+    for path in (os.path.join(ROOT, "build", "ocr", "rcfs-ocr"), beside):
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
 def sanitizer_env():
     env = dict(os.environ)
+    if ocr_helper():
+        env["RCFS_OCR_HELPER"] = ocr_helper()
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:print_summary=1")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=0:print_summary=1")
     return env
@@ -61,7 +79,9 @@ class Mount:
             emu.write_credentials(self.credentials)
         # Push off unless a test asks for it: most tests count requests and
         # steer syncs with `touch`; test_push.py and test_live.py turn it on.
-        self.opts = {"poll": "0", "timeout": "20", "push": "off"}
+        # OCR costs seconds of CPU per fax: mounts have fax.txt off unless a
+        # test is about it (tests/integration/test_faxtext.py turns it on).
+        self.opts = {"poll": "0", "timeout": "20", "push": "off", "ocr": "off"}
         if not foreground:
             # Its stderr is /dev/null once daemonised: keep what it says.
             self.opts["log"] = os.path.join(workdir, "rcfs-%s-daemon.log" % name)

@@ -207,6 +207,65 @@ static void test_deadline_kills_the_group(void)
     CHECK_STR(why, "rcfs-ocr killed at its deadline (300 ms)");
 }
 
+/* A thread that sets a cancel flag after a while. */
+struct canceller {
+    atomic_bool *flag;
+    unsigned after_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+    struct canceller *c = arg;
+    usleep(c->after_ms * 1000);
+    atomic_store(c->flag, true);
+    return NULL;
+}
+
+static void test_cancel(void)
+{
+    char *text;
+    size_t len;
+    char body[256];
+    atomic_bool flag = false;
+    /* text written before the cancel is discarded; the group is killed */
+    snprintf(body, sizeof(body), "printf partial; sleep 60 & echo $! > %s; wait",
+             tmp_path("cancel.sleep"));
+    struct ocr_job job = {.helper = script("cancel.sh", body),
+                          .input_path = "/dev/null",
+                          .timeout_ms = 60000,
+                          .cancel = &flag};
+    struct canceller c = {.flag = &flag, .after_ms = 300};
+    pthread_t t;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_create(&t, NULL, cancel_later, &c);
+    CHECK_INT(ocr_run(&job, &text, &len, why, sizeof(why)), -ECANCELED);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(t, NULL);
+    CHECK(text == NULL && len == 0);
+    CHECK_STR(why, "rcfs-ocr stopped: the run was cancelled");
+    CHECK(t1.tv_sec - t0.tv_sec < 30); /* not the deadline, not the sleep */
+    FILE *f = fopen(tmp_path("cancel.sleep"), "r");
+    int sl = 0;
+    if (f) {
+        CHECK(fscanf(f, "%d", &sl) == 1);
+        fclose(f);
+    }
+    CHECK(sl > 0 && gone(sl));
+    /* a flag already set stops the run at once; an unset one changes nothing */
+    CHECK_INT(ocr_run(&job, &text, &len, why, sizeof(why)), -ECANCELED);
+    atomic_store(&flag, false);
+    job.helper = tmp_path("cat.sh");
+    job.input_path = file("cdoc", "kept\n");
+    CHECK_INT(ocr_run(&job, &text, &len, why, sizeof(why)), 0);
+    CHECK_STR(text, "kept\n");
+    free(text);
+    /* the language check honours it too */
+    atomic_store(&flag, true);
+    job.helper = tmp_path("cancel.sh");
+    CHECK_INT(ocr_check_lang(&job, why, sizeof(why)), -ECANCELED);
+}
+
 static void test_bad_jobs(void)
 {
     char *text;
@@ -232,15 +291,16 @@ static void test_bad_jobs(void)
 }
 
 struct par {
-    const char *doc; /* input */
-    char want[32];   /* its content */
+    const char *helper; /* the stand-in (tmp_path is not thread-safe: named before) */
+    const char *doc;    /* input */
+    char want[32];      /* its content */
     int ok;
 };
 
 static void *par_run(void *arg)
 {
     struct par *p = arg;
-    struct ocr_job job = {.helper = tmp_path("cat.sh"), .input_path = p->doc};
+    struct ocr_job job = {.helper = p->helper, .input_path = p->doc};
     char *text;
     size_t len;
     char w[256];
@@ -259,6 +319,7 @@ static void test_threads(void)
         snprintf(name, sizeof(name), "doc%d", i);
         snprintf(ps[i].want, sizeof(ps[i].want), "document %d\n", i);
         ps[i].doc = strdup(file(name, ps[i].want));
+        ps[i].helper = strdup(tmp_path("cat.sh"));
     }
     for (int i = 0; i < 8; i++)
         pthread_create(&ids[i], NULL, par_run, &ps[i]);
@@ -266,6 +327,7 @@ static void test_threads(void)
         pthread_join(ids[i], NULL);
         CHECK(ps[i].ok);
         free((char *)ps[i].doc);
+        free((char *)ps[i].helper);
     }
 }
 
@@ -314,6 +376,7 @@ int main(void)
     RUN(test_clean_environment_and_fds);
     RUN(test_failures);
     RUN(test_deadline_kills_the_group);
+    RUN(test_cancel);
     RUN(test_bad_jobs);
     RUN(test_threads);
     RUN(test_lang_check);
