@@ -12,7 +12,25 @@ from tests.lib.emu import Emulator  # noqa: E402
 from tests.lib.rcfs import RCFS, Mount  # noqa: E402
 
 
+# Test files that run alone (scripts/test runs them after the others, one at
+# a time; `-m serial` selects them).  Three reasons: a private mount namespace
+# copies every mount that exists when it is made, and a copy keeps another
+# test's rcfs from exiting at its unmount; gvfs (the desktop's Trash) watches
+# every mount and keeps it busy; and the request counts of bulk and live
+# changes follow debounce timers that a loaded machine stretches.
+SERIAL = {"test_demo.py", "test_desktop.py", "test_desktop_live.py", "test_desktop_trash.py",
+          "test_outbox_desktop.py", "test_trash.py", "test_bulk.py", "test_live.py",
+          "test_faxtext.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if os.path.basename(str(item.fspath)) in SERIAL:
+            item.add_marker(pytest.mark.serial)
+
+
 def pytest_configure(config):
+    config.addinivalue_line("markers", "serial: runs alone, never beside other tests")
     if not os.path.exists(RCFS):
         raise pytest.UsageError("rcfs binary not found at %s (build first, or set RCFS_BIN)"
                                 % RCFS)
