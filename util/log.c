@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,13 @@
 
 #include "util/mem.h"
 
-/* log_init and log_open_file run before any thread starts; afterwards
- * log_fd's number never changes (log_reopen dup3s the new file onto it), so
- * log_msg reads it without the lock.  log_path and log_stderr_follows are
- * used under log_lock. */
-static bool log_to_syslog;
-static bool log_debug_on;
+/* log_open_file runs before any thread starts; log_init also runs once
+ * more when a background rcfs detaches (threads are running by then), so
+ * the two switches are atomic.  log_fd's number never changes (log_reopen
+ * dup3s the new file onto it), so log_msg reads it without the lock.
+ * log_path and log_stderr_follows are used under log_lock. */
+static atomic_bool log_to_syslog;
+static atomic_bool log_debug_on;
 static int log_fd = -1;         /* the log file, or -1 */
 static char *log_path;          /* its path, for log_reopen */
 static bool log_stderr_follows; /* fd 2 is a copy of log_fd (log_redirect_stderr) */
