@@ -60,6 +60,47 @@ static void dir_add(struct dirh *d, uint32_t *cap, const char *name, struct fs_n
     d->e[d->n++] = (struct dent){.name = name, .node = node};
 }
 
+/* A type folder, Deleted/, conversations/ or Unread/ of n into d. */
+static int dir_fill_folder(struct fs *fs, fuse_req_t req, const struct fs_node *n, struct dirh *d,
+                           uint32_t *cap)
+{
+    struct mb_call c = fs_call(fs, req);
+    int rc = mb_folder_list(fs->mb, &c, n->ext, n->folder, &d->listing);
+    for (uint32_t i = 0; rc == 0 && i < d->listing.n; i++) {
+        struct fs_node x;
+        if (n->folder == MB_FOLDER_CONVERSATIONS)
+            x = (struct fs_node){.kind = FS_CONV, .conv = d->listing.ids[i]};
+        else if (n->folder == MB_FOLDER_UNREAD)
+            x = (struct fs_node){.kind = FS_ULINK, .slot = d->listing.ids[i]};
+        else
+            x = (struct fs_node){.kind = FS_MSG,
+                                 .slot = d->listing.ids[i],
+                                 .view = n->folder == MB_FOLDER_DELETED,
+                                 .sub = FS_SUB_DIR};
+        dir_add(d, cap, d->listing.names[i], x);
+    }
+    return rc;
+}
+
+/* The files of message folder n into d: meta.json, attachments, fax.txt. */
+static int dir_fill_message(struct fs *fs, const struct fs_node *n, struct dirh *d, uint32_t *cap)
+{
+    struct mb_msg_info info;
+    int rc = mb_msg_info(fs->mb, n->slot, &info);
+    if (rc < 0)
+        return rc;
+    struct fs_node x = {.kind = FS_MSG, .slot = n->slot, .view = n->view, .sub = FS_SUB_META};
+    dir_add(d, cap, MBNAME_META, x);
+    for (uint32_t k = 0; k < info.n_att; k++) {
+        x.sub = FS_SUB_ATT0 + (int)k;
+        dir_add(d, cap, info.att[k].name, x);
+    }
+    x.sub = FS_SUB_TEXT; /* after the fax: grep -r downloads it once, for both */
+    if (mb_text_shown(fs->mb, &info))
+        dir_add(d, cap, MB_TEXT_NAME, x);
+    return 0;
+}
+
 /* Build the listing of directory ino.  Returns 0 and *out, or -errno. */
 static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh **out)
 {
@@ -88,24 +129,9 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
         if (fs_outbox_at_ext(fs, n.ext, &obx))
             dir_add(d, &cap, MB_OBX_NAME, obx);
         break;
-    case FS_FOLDER: {
-        struct mb_call c = fs_call(fs, req);
-        rc = mb_folder_list(fs->mb, &c, n.ext, n.folder, &d->listing);
-        for (uint32_t i = 0; rc == 0 && i < d->listing.n; i++) {
-            struct fs_node x;
-            if (n.folder == MB_FOLDER_CONVERSATIONS)
-                x = (struct fs_node){.kind = FS_CONV, .conv = d->listing.ids[i]};
-            else if (n.folder == MB_FOLDER_UNREAD)
-                x = (struct fs_node){.kind = FS_ULINK, .slot = d->listing.ids[i]};
-            else
-                x = (struct fs_node){.kind = FS_MSG,
-                                     .slot = d->listing.ids[i],
-                                     .view = n.folder == MB_FOLDER_DELETED,
-                                     .sub = FS_SUB_DIR};
-            dir_add(d, &cap, d->listing.names[i], x);
-        }
+    case FS_FOLDER:
+        rc = dir_fill_folder(fs, req, &n, d, &cap);
         break;
-    }
     case FS_TRASH:
         rc = fs_trash_list(fs, req, &n, &d->trash);
         for (uint32_t i = 0; rc == 0 && i < d->trash.n; i++)
@@ -117,26 +143,9 @@ static int dirh_build(struct fs *fs, fuse_req_t req, uint64_t ino, struct dirh *
             dir_add(d, &cap, d->listing.names[i],
                     (struct fs_node){.kind = FS_LINK, .slot = d->listing.ids[i]});
         break;
-    case FS_MSG: {
-        struct mb_msg_info info;
-        if (n.sub != FS_SUB_DIR) {
-            rc = -ENOTDIR;
-            break;
-        }
-        rc = mb_msg_info(fs->mb, n.slot, &info);
-        if (rc < 0)
-            break;
-        struct fs_node x = {.kind = FS_MSG, .slot = n.slot, .view = n.view, .sub = FS_SUB_META};
-        dir_add(d, &cap, MBNAME_META, x);
-        for (uint32_t k = 0; k < info.n_att; k++) {
-            x.sub = FS_SUB_ATT0 + (int)k;
-            dir_add(d, &cap, info.att[k].name, x);
-        }
-        x.sub = FS_SUB_TEXT; /* after the fax: grep -r downloads it once, for both */
-        if (mb_text_shown(fs->mb, &info))
-            dir_add(d, &cap, MB_TEXT_NAME, x);
+    case FS_MSG:
+        rc = n.sub == FS_SUB_DIR ? dir_fill_message(fs, &n, d, &cap) : -ENOTDIR;
         break;
-    }
     case FS_OUTBOX: {
         struct mb_obx_listing l;
         rc = mb_outbox_list(fs->mb, n.obx, n.obx_id, &l);
