@@ -165,17 +165,43 @@ class Mount:
     def _stop_background(self, timeout):
         if self.daemon_pid is None:
             return None
-        if is_mounted(self.path):
-            subprocess.run(["fusermount3", "-u", self.path], check=False,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        umount = self._unmount()
         deadline = time.monotonic() + timeout
         while self.daemon_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
         if self.daemon_alive():
+            why = self._why_alive(self.daemon_pid, umount)
             self.kill()
-            raise RuntimeError("rcfs did not exit after unmount: %s" % self.log())
+            raise RuntimeError("rcfs did not exit after unmount: %s\n%s" % (why, self.log()))
         self.daemon_pid = None
         return 0
+
+    def _unmount(self):
+        """fusermount3 -u if mounted; what it said (for a failure report)."""
+        if not is_mounted(self.path):
+            return "not mounted at unmount time"
+        r = subprocess.run(["fusermount3", "-u", self.path], check=False,
+                           capture_output=True, text=True)
+        return "fusermount3 -u: status %d %s" % (r.returncode, r.stderr.strip())
+
+    def _why_alive(self, pid, umount):
+        """Where an rcfs that did not exit is: the unmount's outcome, whether
+        the mount is still there, and each thread's kernel wait point."""
+        out = [umount, "still mounted: %s" % is_mounted(self.path)]
+        try:
+            for tid in sorted(os.listdir("/proc/%d/task" % pid), key=int):
+                base = "/proc/%d/task/%s/" % (pid, tid)
+                parts = []
+                for f in ("comm", "wchan", "stack"):
+                    try:
+                        with open(base + f) as fh:
+                            parts.append(fh.read().strip().replace("\n", " | "))
+                    except OSError:
+                        pass
+                out.append("thread %s: %s" % (tid, " / ".join(parts)))
+        except OSError as e:
+            out.append("no /proc entry: %s" % e)
+        return "\n".join(out)
 
     def stop(self, timeout=60):
         """Unmount and wait for rcfs to exit; returns its exit status."""
@@ -183,14 +209,13 @@ class Mount:
             return self._stop_background(timeout)
         if self.proc is None:
             return None
-        if is_mounted(self.path):
-            subprocess.run(["fusermount3", "-u", self.path], check=False,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        umount = self._unmount()
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            why = self._why_alive(self.proc.pid, umount)
             self.kill()
-            raise RuntimeError("rcfs did not exit after unmount: %s" % self.log())
+            raise RuntimeError("rcfs did not exit after unmount: %s\n%s" % (why, self.log()))
         self.proc = None
         return rc
 
