@@ -23,14 +23,23 @@ SERIAL = {"test_demo.py", "test_desktop.py", "test_desktop_live.py", "test_deskt
           "test_faxtext.py"}
 
 
+# Tests that drive a desktop program (a file manager under Xvfb) or the demo.
+DESKTOP = {"test_demo.py", "test_desktop.py", "test_desktop_live.py", "test_desktop_trash.py",
+           "test_outbox_desktop.py"}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if os.path.basename(str(item.fspath)) in SERIAL:
+        name = os.path.basename(str(item.fspath))
+        if name in SERIAL:
             item.add_marker(pytest.mark.serial)
+        if name in DESKTOP:
+            item.add_marker(pytest.mark.desktop)
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "serial: runs alone, never beside other tests")
+    config.addinivalue_line("markers", "desktop: drives a desktop program or the demo")
     if not os.path.exists(RCFS):
         raise pytest.UsageError("rcfs binary not found at %s (build first, or set RCFS_BIN)"
                                 % RCFS)
