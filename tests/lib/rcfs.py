@@ -180,9 +180,21 @@ class Mount:
         """fusermount3 -u if mounted; what it said (for a failure report)."""
         if not is_mounted(self.path):
             return "not mounted at unmount time"
-        r = subprocess.run(["fusermount3", "-u", self.path], check=False,
-                           capture_output=True, text=True)
-        return "fusermount3 -u: status %d %s" % (r.returncode, r.stderr.strip())
+        # A path lookup in flight anywhere (a stat, df's statfs) holds the
+        # mount for a moment and makes umount(2) fail with EBUSY: try again
+        # for a while, as a person would, and say who held it.
+        deadline = time.monotonic() + 10
+        while True:
+            r = subprocess.run(["fusermount3", "-u", self.path], check=False,
+                               capture_output=True, text=True)
+            if r.returncode == 0 or "busy" not in r.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        said = "fusermount3 -u: status %d %s" % (r.returncode, r.stderr.strip())
+        if r.returncode != 0:
+            who = subprocess.run(["fuser", "-vm", self.path], capture_output=True, text=True)
+            said += "\nfuser -vm: %s %s" % (who.stdout.strip(), who.stderr.strip())
+        return said
 
     def _why_alive(self, pid, umount):
         """Where an rcfs that did not exit is: the unmount's outcome, whether
