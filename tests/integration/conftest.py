@@ -19,8 +19,7 @@ from tests.lib.rcfs import RCFS, Mount  # noqa: E402
 # every mount and keeps it busy; and the request counts of bulk and live
 # changes follow debounce timers that a loaded machine stretches.
 SERIAL = {"test_demo.py", "test_desktop.py", "test_desktop_live.py", "test_desktop_trash.py",
-          "test_outbox_desktop.py", "test_trash.py", "test_bulk.py", "test_live.py",
-          "test_faxtext.py"}
+          "test_outbox_desktop.py", "test_trash.py", "test_bulk.py", "test_live.py"}
 
 
 # Tests that drive a desktop program (a file manager under Xvfb) or the demo.
