@@ -108,8 +108,9 @@ static const struct spec specs[] = {
     {"fax_cover", NULL, K_UINT, S_RCFS, FIELD(fax_cover), .arg = "N", .def = "0", .min = 0,
      .max = 1000000,
      .help = "Outbox: the fax cover page, 0 = none (see Outbox/Fax/cover-pages.txt)"},
-    {"no_outbox", NULL, K_FLAG, S_RCFS, FIELD(no_outbox),
-     .help = "no Outbox: nothing can be sent, and closing a file costs no round trip to rcfs"},
+    {"outbox", NULL, K_ONOFF, S_RCFS, FIELD(outbox), .arg = "on|off", .def = "off",
+     .help = "Outbox/ in your own extension: files copied there are sent; every close of "
+             "any file in the mount then costs a round trip to rcfs"},
     {"ocr", NULL, K_ONOFF, S_RCFS, FIELD(ocr), .arg = "on|off", .def = "on",
      .help = "fax.txt beside every fax: its text, with OCR of scanned pages"},
     {"ocr_lang", NULL, K_TEXT, S_RCFS, FIELD(ocr_lang), .arg = "LANGS", .def_doc = "eng",

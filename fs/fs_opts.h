@@ -48,7 +48,7 @@ struct fs_opts {
     bool notify;            /* desktop notifications of new inbound messages */
     char *sms_from;         /* Outbox: the SMS sender (+DIGITS or DIGITS), or NULL */
     unsigned fax_cover;     /* Outbox: the default fax cover page (0 = none) */
-    bool no_outbox;         /* no Outbox (-o no_outbox) */
+    bool outbox;            /* outbox=on: Outbox/ (and a flush round trip per close) */
     bool ocr;               /* ocr=on (default): fax.txt in fax folders */
     char *ocr_lang;         /* ocr_lang=LANGS, or NULL (eng) */
     unsigned ocr_jobs;      /* ocr_jobs=N, 1..64, or 0 (half the cores) */

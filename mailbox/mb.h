@@ -156,7 +156,8 @@ struct mb_config {
     struct mb_events events; /* notification hooks */
     const char *sms_from;    /* Outbox: the number SMS go from, or NULL (the first SmsSender) */
     int fax_cover;           /* Outbox: the default fax cover page index (0 = none) */
-    bool no_outbox;          /* no Outbox in this mount (and no flush round trips) */
+    bool no_outbox;          /* no Outbox in this mount (-o outbox=off, the default; and no
+                                flush round trips) */
     bool ocr;                /* show fax.txt in fax folders (OCR of image pages) */
     const char *ocr_helper;  /* absolute path of the rcfs-ocr helper */
     const char *ocr_lang;    /* Tesseract languages ("eng+deu"); NULL: "eng", checked when

@@ -39,6 +39,16 @@ def wait_for(fn, timeout=90, what="condition"):
 
 
 @pytest.fixture
+def make_mount(make_mount):
+    """Mounts with the Outbox on (it is off by default)."""
+    def make(emu, **kw):
+        opts = {"outbox": "on"}
+        opts.update(kw.pop("opts", None) or {})
+        return make_mount(emu, opts=opts, **kw)
+    return make
+
+
+@pytest.fixture
 def emu(make_emu):
     e = make_emu(messages=30, extensions=2)
     e.send_config(delay_ms=200)
@@ -495,13 +505,14 @@ def test_no_outbox_mount_shows_none_and_keeps_pending_sends_for_later(emu, make_
     rdir = recipient(mount, "Fax", "+16505552206")
     subprocess.run(["cp", src, rdir + "/"], check=True)
     mount.kill()  # journaled, not sent yet
-    off = make_mount(emu, opts={"no_outbox": True}).start()
+    off = make_mount(emu, opts={"outbox": "off"}).start()
     assert "Outbox" not in os.listdir(off.p(OWNER))
     with pytest.raises(OSError) as e:
         os.mkdir(off.p(OWNER, "Outbox"))
     assert e.value.errno == errno.EACCES
     assert open(os.path.join(off.p(OWNER, "Fax"), os.listdir(off.p(OWNER, "Fax"))[0],
                              "meta.json"), "rb").read()
+    assert "pending in it wait for a mount with outbox=on" in off.log()
     off.stop()
     assert emu.sent() == []
     mount.start()

@@ -129,7 +129,7 @@ def test_pcmanfm_copies_a_pdf_into_the_outbox_and_it_is_sent_once(make_emu, make
     desk = Desktop(tmp_path)
     emu = make_emu(messages=20, extensions=2)
     emu.send_config(delay_ms=200)
-    mount = make_mount(emu).start()
+    mount = make_mount(emu, opts={"outbox": "on"}).start()
     number = "+16505553000"
     dest = mount.p("101", "Outbox", "Fax", number)
     os.mkdir(dest)
