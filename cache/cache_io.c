@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -105,6 +106,23 @@ ssize_t cio_pread_full(int fd, void *p, size_t n, off_t off)
         got += (size_t)r;
     }
     return (ssize_t)got;
+}
+
+int cio_replace(const char *path, const char *tmp, const struct iovec *iov, int cnt)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = cio_pwritev_all(fd, iov, cnt, 0);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -errno;
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
 }
 
 int cio_fsync_parent(const char *path)

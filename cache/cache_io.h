@@ -35,6 +35,12 @@ ssize_t cio_pread_full(int fd, void *p, size_t n, off_t off);
  * Returns 0 or -errno. */
 int cio_fsync_parent(const char *path);
 
+/* Replace path with the bytes of iov: write them to tmp (mode 0600, created
+ * or truncated, never through a symlink), fsync, close, rename onto path.
+ * On failure tmp is removed and path is unchanged.  The rename's own
+ * durability is the caller's (cio_fsync_parent).  Returns 0 or -errno. */
+int cio_replace(const char *path, const char *tmp, const struct iovec *iov, int cnt);
+
 /* Lower-case hex of n bytes into out (2n chars + NUL). */
 void cio_hex(const uint8_t *b, size_t n, char *out);
 

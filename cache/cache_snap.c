@@ -92,22 +92,9 @@ int snap_save(const char *path, uint32_t schema, const struct snap_section *sec,
     int rc = 0;
     /* O_TRUNC, not O_EXCL: a leftover with our pid is from a dead process
      * (pids are reused, e.g. in containers) and must not block saving. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        rc = -errno;
+    rc = cio_replace(path, tmp, iov, cnt);
+    if (rc < 0)
         goto out;
-    }
-    rc = cio_pwritev_all(fd, iov, cnt, 0);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -errno;
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc < 0) {
-        unlink(tmp);
-        goto out;
-    }
     /* After the rename the new file is in place whatever happens here; this
      * only makes the rename itself survive a crash. */
     rc = cio_fsync_parent(path);

@@ -89,21 +89,9 @@ static int read_small(const char *path, size_t max, char **out, size_t *len)
 /* Write path atomically and durably through tmp (same folder). */
 static int write_atomic(const char *path, const char *tmp, const char *text, size_t len)
 {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int rc = cio_write_all(fd, text, len);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -errno;
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc < 0) {
-        unlink(tmp);
-        return rc;
-    }
-    return cio_fsync_parent(path);
+    struct iovec iov = {(void *)text, len};
+    int rc = cio_replace(path, tmp, &iov, 1);
+    return rc < 0 ? rc : cio_fsync_parent(path);
 }
 
 /* Move queue/<name> (and its data when it is a record) to damaged/. */
