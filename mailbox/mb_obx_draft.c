@@ -142,16 +142,26 @@ static int check_text_write(struct mb_outbox *o, struct obx_item *it, const void
     return rc;
 }
 
+/* Item id with its io lock taken, or NULL when there is none.  Items are
+ * never freed while the mount lives (a removed one is OBX_GONE), so the
+ * pointer stays good once the table lock is dropped. */
+static struct obx_item *item_io_locked(struct mb_outbox *o, uint32_t id)
+{
+    obx_lock(o);
+    struct obx_item *it = obx_item_at(o, id);
+    obx_unlock(o);
+    if (it)
+        obx_io_lock(it);
+    return it;
+}
+
 ssize_t mb_outbox_write(struct mb *m, uint32_t id, const void *buf, size_t n, off_t off,
                         pid_t writer)
 {
     struct mb_outbox *o = m->obx;
-    obx_lock(o);
-    struct obx_item *it = obx_item_at(o, id);
-    obx_unlock(o);
-    if (!it || off < 0)
+    struct obx_item *it = off < 0 ? NULL : item_io_locked(o, id);
+    if (!it)
         return -ENOENT;
-    obx_io_lock(it);
     int rc = make_writable(m, it);
     if (rc == 0)
         rc = check_text_write(o, it, buf, n, (uint64_t)off);
@@ -173,12 +183,9 @@ ssize_t mb_outbox_write(struct mb *m, uint32_t id, const void *buf, size_t n, of
 int mb_outbox_truncate(struct mb *m, uint32_t id, uint64_t size, pid_t writer)
 {
     struct mb_outbox *o = m->obx;
-    obx_lock(o);
-    struct obx_item *it = obx_item_at(o, id);
-    obx_unlock(o);
+    struct obx_item *it = item_io_locked(o, id);
     if (!it)
         return -ENOENT;
-    obx_io_lock(it);
     int rc = make_writable(m, it);
     if (rc == 0 && type_of(o, it) != REC_FAX && size > obxr_text_max_bytes(type_of(o, it)))
         rc = -EFBIG;
@@ -195,12 +202,9 @@ int mb_outbox_truncate(struct mb *m, uint32_t id, uint64_t size, pid_t writer)
 ssize_t mb_outbox_read(struct mb *m, uint32_t id, void *buf, size_t n, off_t off)
 {
     struct mb_outbox *o = m->obx;
-    obx_lock(o);
-    struct obx_item *it = obx_item_at(o, id);
-    obx_unlock(o);
+    struct obx_item *it = item_io_locked(o, id);
     if (!it)
         return -ENOENT;
-    obx_io_lock(it);
     obx_lock(o);
     uint64_t jid = it->fd < 0 && it->state != OBX_GONE ? it->rec.jid : 0;
     obx_unlock(o);
@@ -337,12 +341,9 @@ static int commit(struct mb *m, struct obx_item *it)
 int mb_outbox_flush(struct mb *m, uint32_t id, pid_t closer, bool exiting)
 {
     struct mb_outbox *o = m->obx;
-    obx_lock(o);
-    struct obx_item *it = obx_item_at(o, id);
-    obx_unlock(o);
+    struct obx_item *it = item_io_locked(o, id);
     if (!it)
         return 0;
-    obx_io_lock(it);
     obx_lock(o);
     bool go = it->state == OBX_DRAFT && it->dirty && it->fd >= 0 && wrote(it, closer);
     if (go) {
