@@ -150,6 +150,24 @@ def test_gio_trash_restore_is_one_request(one, desk):
     assert os.path.isfile(os.path.join(src, "meta.json"))
 
 
+def test_restore_right_after_rm_r_is_one_request(one, desk):
+    """rm -r, then at once the Trash window's Restore: the removal is over once
+    the folder itself is gone, so its old name is free (no "exists")."""
+    emu, m, t = one
+    name = sorted(os.listdir(os.path.join(t, "Fax")))[1]
+    src = os.path.join(t, "Fax", name)
+    subprocess.run(["rm", "-r", src], check=True)
+    assert not os.path.exists(src)
+    uri = wait_for(lambda: trash_list(desk).get(src))
+    assert uri
+    emu.reset_counts()
+    gio(desk, "trash", "--restore", uri)
+    assert writes(emu) == {"patch": 1}
+    assert emu.truth(mid_of(name))["availability"] == "Alive"
+    assert os.path.isfile(os.path.join(src, "meta.json"))
+    assert name not in os.listdir(os.path.join(t, "Deleted"))
+
+
 def test_emptying_the_trash_without_purge_purges_nothing(one, desk):
     emu, m, t = one
     ext_id = emu.extensions()[0]["id"]
