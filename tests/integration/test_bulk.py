@@ -192,3 +192,23 @@ def test_a_lone_removal_is_one_plain_delete(big):
     subprocess.run(["rm", "-r", os.path.join(t, "Pager", n)], check=True)
     assert routes(emu).get("delete", 0) == 1
     assert emu.counts()["messages"][mid_of(n)].get("delete", 0) == 1
+
+
+def test_concurrent_read_changes_are_coalesced(big):
+    """setfattr on 40 messages from 8 processes at once: the changes that meet
+    in flight go out together (up to 50 ids a PUT), each applied from the
+    server's answer."""
+    emu, m, t = big
+    unread = sorted(unread_in(emu, t, "SMS"))[:40]
+    assert len(unread) == 40
+    emu.set_faults(script=[{"route": "put", "action": "delay", "ms": 300, "count": 1000}])
+    emu.reset_counts()
+    paths = "\n".join(os.path.join(t, "SMS", n) for n in unread)
+    subprocess.run(["xargs", "-P", "8", "-n", "1", "setfattr", "-n", "user.rc.readStatus",
+                    "-v", "Read"], input=paths, text=True, check=True)
+    emu.clear_faults()
+    puts = routes(emu).get("put", 0)
+    assert 1 <= puts < 40, puts
+    for n in unread:
+        assert emu.truth(mid_of(n))["record"]["readStatus"] == "Read"
+        assert os.getxattr(os.path.join(t, "SMS", n), "user.rc.readStatus") == b"Read"
