@@ -11,6 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib import names  # noqa: E402
+from tests.lib.wait import must as wait_for  # noqa: E402
 
 
 def test_non_admin_rsync_copies_own_extension(make_emu, make_mount, tmp_path):
@@ -45,15 +46,6 @@ def sized_mms_files(m, emu, ext_number):
             if a["type"] == "MmsAttachment" and "size" in a:
                 out.append((os.path.join(folder, name, fn), rec["id"], a["id"]))
     return out
-
-
-def wait_for(cond, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def timed_cat(path):

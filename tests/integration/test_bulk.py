@@ -2,7 +2,6 @@
 request, marking a folder read 50 messages a request, rm -r of N folders in N
 requests, concurrent removals coalesced.  Request counts, not timings."""
 
-import errno
 import math
 import os
 import subprocess
@@ -12,10 +11,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
+from tests.lib.rcfs import top  # noqa: E402
 
 
 def mid_of(name):

@@ -26,12 +26,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib import names  # noqa: E402
+from tests.lib.rcfs import top  # noqa: E402
 
 DISK = 3 * 1024 * 1024
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
 
 
 def free_bytes(path):

@@ -42,6 +42,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib import names  # noqa: E402
 from tests.lib.rcfs import RCFS, ROOT, SANITIZER_RE, is_mounted, sanitizer_env  # noqa: E402
+from tests.lib.rcfs import top  # noqa: E402
 
 ARTIFACTS = os.environ.get("RCFS_ARTIFACTS") or os.path.join(ROOT, "tests", "artifacts")
 UNIT = os.path.join(ROOT, "scripts", "rcfs.service")
@@ -55,10 +56,6 @@ def need(tool, package):
     if not path:
         pytest.skip("%s not found (apt-get install %s)" % (tool, package))
     return path
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
 
 
 def save_artifact(src, name):

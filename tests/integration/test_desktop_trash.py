@@ -42,6 +42,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tests.lib.wait import poll as wait_for  # noqa: E402
 from tests.integration.test_desktop import PCMANFM_CONF, need, save_artifact, top  # noqa: E402
 from tests.integration.test_desktop_live import stop  # noqa: E402
 
@@ -71,15 +72,6 @@ os.execvp(sys.argv[2], sys.argv[2:])
 def writes(emu):
     r = emu.counts()["routes"]
     return {k: r[k] for k in WRITE_ROUTES if r.get(k)}
-
-
-def wait_for(cond, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.2)
 
 
 def mid_of(name):

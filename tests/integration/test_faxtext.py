@@ -26,12 +26,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib.rcfs import ocr_helper, sanitizer_env  # noqa: E402
+from tests.lib.wait import must as wait_for  # noqa: E402
 
 CORPUS = dict(messages=20, extensions=1, seed=6, extra_args=("--anchor-ms", "1767225600000"))
 MADE = re.compile(r"fax\.txt of message (\d+): \d+ bytes made by rcfs-ocr")
@@ -70,16 +70,6 @@ def rendered(truth):
 def made_by_ocr(m, all_runs=False):
     """Message ids whose text the helper made, per the debug log."""
     return MADE.findall(m.log(all_runs=all_runs))
-
-
-def wait_for(cond, what, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def pdf_text_lines(data):

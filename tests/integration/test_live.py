@@ -17,10 +17,8 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
+from tests.lib.rcfs import top  # noqa: E402
+from tests.lib.wait import poll as wait_for  # noqa: E402
 
 
 def mid_of(name):
@@ -65,16 +63,6 @@ class Watch:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
-
-
-def wait_for(cond, timeout=20, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 def named(folder, mid):

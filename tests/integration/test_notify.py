@@ -15,6 +15,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tests.lib.wait import poll as wait_for  # noqa: E402
 
 SERVER = r'''
 import json, sys
@@ -71,16 +72,6 @@ def session_bus(tmp_path):
 
 def notes(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def wait_for(cond, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    return cond()
 
 
 def test_new_messages_raise_desktop_notifications(emu, make_mount, session_bus):

@@ -18,23 +18,14 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib.rcfs import RCFS, ROOT, is_mounted, sanitizer_env  # noqa: E402
+from tests.lib.wait import must as wait_for  # noqa: E402
 
 MAN = os.path.join(ROOT, "doc", "rcfs.1")
-
-
-def wait_for(cond, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def mount_fields(path):

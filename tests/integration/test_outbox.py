@@ -14,29 +14,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+from tests.lib.wait import must as wait_for  # noqa: E402
 import emu_content  # noqa: E402
 
 OWNER = "101"
 
 
 # ---------------------------------------------------------------- helpers
-
-def wait_for(fn, timeout=90, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        assert time.monotonic() < deadline, "%s not met in %ss" % (what, timeout)
-        time.sleep(0.1)
-
 
 @pytest.fixture
 def make_mount(make_mount):

@@ -13,12 +13,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+from tests.lib.wait import must as wait_for  # noqa: E402
 import emu_content  # noqa: E402
 
 PCMANFM_CONF = """[config]
@@ -41,16 +41,6 @@ def need(tool, package):
     if not path:
         pytest.skip("%s not found (apt-get install %s)" % (tool, package))
     return path
-
-
-def wait_for(fn, timeout=90, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        assert time.monotonic() < deadline, "%s not met in %ss" % (what, timeout)
-        time.sleep(0.2)
 
 
 class Desktop:

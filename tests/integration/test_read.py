@@ -2,7 +2,6 @@
 content cache, and what users run over it (grep -r, rsync, find, du, stat,
 getfattr).  Every test mounts rcfs for real against the emulator."""
 
-import hashlib
 import json
 import os
 import re

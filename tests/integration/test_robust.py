@@ -2,10 +2,7 @@
 limits, concurrency, a killed daemon, secrets in logs (a full cache disk: test_cache_full.py).
 No timing assertions: only outcomes and request counts."""
 
-import hashlib
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,10 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib import names  # noqa: E402
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
+from tests.lib.rcfs import top  # noqa: E402
 
 
 def mid_of(name):

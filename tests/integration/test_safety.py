@@ -20,10 +20,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib import names  # noqa: E402
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
+from tests.lib.rcfs import top  # noqa: E402
+from tests.lib.wait import poll as wait_for  # noqa: E402
 
 
 def mid_of(name):
@@ -32,15 +30,6 @@ def mid_of(name):
 
 def deletes_of(emu, mid):
     return emu.counts()["messages"].get(str(mid), {}).get("delete", 0)
-
-
-def wait_for(cond, timeout=30, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def server_state(emu, ext_id):

@@ -12,23 +12,12 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib import names  # noqa: E402
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
+from tests.lib.rcfs import top  # noqa: E402
+from tests.lib.wait import poll as wait_for  # noqa: E402
 
 
 def mid_of(name):
     return name.rsplit("_", 1)[1]
-
-
-def wait_for(pred, timeout=15, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def settle(mount, emu):

@@ -18,12 +18,10 @@ import urllib.parse
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tests.lib.rcfs import top  # noqa: E402
+from tests.lib.wait import poll as wait_for  # noqa: E402
 
 WRITE_ROUTES = ("delete", "put", "patch")
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
 
 
 def mid_of(name):
@@ -37,15 +35,6 @@ def trash_dir(mount):
 def writes(emu):
     r = emu.counts()["routes"]
     return {k: r[k] for k in WRITE_ROUTES if r.get(k)}
-
-
-def wait_for(cond, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ and request counts, and every failure checked to change nothing."""
 import errno
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -14,10 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib import names  # noqa: E402
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
+from tests.lib.rcfs import top  # noqa: E402
 
 
 def mid_of(name):

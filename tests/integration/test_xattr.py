@@ -10,31 +10,19 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib import names  # noqa: E402
+from tests.lib.rcfs import top  # noqa: E402
+from tests.lib.wait import poll as wait_for  # noqa: E402
 
 ORIGIN = "user.xdg.origin.url"
 COMMENT = "user.xdg.comment"
 LIBC = ctypes.CDLL(None, use_errno=True)
 LIBC.lgetxattr.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
 LIBC.lgetxattr.restype = ctypes.c_ssize_t
-
-
-def top(mount, emu, i=0):
-    return mount.p(emu.extensions()[i]["extensionNumber"])
-
-
-def wait_for(pred, timeout=30, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def size_probe(path, name):

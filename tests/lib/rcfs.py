@@ -287,3 +287,8 @@ class Mount:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def top(mount, emu, i=0):
+    """The folder of the emulator's i-th extension in mount."""
+    return mount.p(emu.extensions()[i]["extensionNumber"])
