@@ -43,27 +43,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from tests.lib import names  # noqa: E402
 from tests.lib.rcfs import RCFS, ROOT, SANITIZER_RE, is_mounted, sanitizer_env  # noqa: E402
 from tests.lib.rcfs import top  # noqa: E402
+from tests.lib.desktop import desktop_env, need, save_artifact, start_xvfb, stop  # noqa: E402
 
-ARTIFACTS = os.environ.get("RCFS_ARTIFACTS") or os.path.join(ROOT, "tests", "artifacts")
 UNIT = os.path.join(ROOT, "scripts", "rcfs.service")
 MAN = os.path.join(ROOT, "doc", "rcfs.1")
 
 
 # ---------------------------------------------------------------- helpers
-
-def need(tool, package):
-    path = shutil.which(tool)
-    if not path:
-        pytest.skip("%s not found (apt-get install %s)" % (tool, package))
-    return path
-
-
-def save_artifact(src, name):
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    dst = os.path.join(ARTIFACTS, name)
-    shutil.copyfile(src, dst)
-    return dst
-
 
 def fax_files(folder):
     """[(path, message id)] of the fax attachments under a Fax folder."""
@@ -762,25 +748,8 @@ def comm(pid):
         return None
 
 
-PCMANFM_CONF = """[config]
-bm_open_method=0
-
-[ui]
-win_width=960
-win_height=600
-splitter_pos=170
-side_pane_mode=places
-view_mode=list
-show_hidden=0
-sort=name;ascending;
-toolbar=newtab;navigation;home;
-show_statusbar=1
-pathbar_mode_buttons=0
-"""
-
-
 def test_pcmanfm_shows_the_fax_folder(make_emu, make_mount, tmp_path):
-    xvfb = need("Xvfb", "xvfb")
+    need("Xvfb", "xvfb")
     pcmanfm = need("pcmanfm", "pcmanfm")
     xdotool = need("xdotool", "xdotool")
     dbus = need("dbus-run-session", "dbus-daemon")
@@ -789,28 +758,15 @@ def test_pcmanfm_shows_the_fax_folder(make_emu, make_mount, tmp_path):
     emu = make_emu(seed=7, extensions=3, messages=120)   # the demo mailbox (scripts/demo)
     m = make_mount(emu, name="RingCentral").start()
     fax = os.path.join(top(m, emu), "Fax")   # not listed yet: the kernel has nothing cached
-    home = tmp_path / "home"
-    (home / ".config" / "pcmanfm" / "default").mkdir(parents=True)
-    (home / ".config" / "pcmanfm" / "default" / "pcmanfm.conf").write_text(PCMANFM_CONF)
-    run = tmp_path / "run"
-    run.mkdir(mode=0o700)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-           "XDG_RUNTIME_DIR": str(run), "XDG_CONFIG_HOME": str(home / ".config"),
-           "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share"),
-           "NO_AT_BRIDGE": "1", "GDK_BACKEND": "x11"}
+    env = desktop_env(tmp_path)
     try:
         watch = DirWatch(fax)
     except OSError as e:
         watch = None
         print("fanotify unavailable (%s): checking the window only" % e)
-    x = subprocess.Popen([xvfb, "-displayfd", "1", "-screen", "0", "1024x640x24", "-nolisten",
-                          "tcp", "-noreset"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
+    x = start_xvfb(env)
     fm = None
     try:
-        display = x.stdout.readline().decode().strip()
-        assert display.isdigit(), "Xvfb gave no display"
-        env["DISPLAY"] = ":" + display
         log = open(tmp_path / "pcmanfm.log", "wb")
         fm = subprocess.Popen([dbus, "--", pcmanfm, fax], env=env, stdout=log, stderr=log,
                               start_new_session=True)
@@ -850,17 +806,8 @@ def test_pcmanfm_shows_the_fax_folder(make_emu, make_mount, tmp_path):
         assert names and len(names) == len(set(names))
     finally:
         if fm is not None:
-            try:
-                os.killpg(fm.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                fm.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(fm.pid, signal.SIGKILL)
-                fm.wait()
-        os.killpg(x.pid, signal.SIGTERM)
-        x.wait(10)
+            stop(fm)
+        stop(x)
         if watch:
             watch.close()
         if os.path.exists(tmp_path / "pcmanfm.log"):

@@ -7,7 +7,6 @@ read back with Tesseract (the screenshot's text), and both screenshots are
 kept in tests/artifacts/ (pcmanfm-live-before.png, pcmanfm-live-after.png)."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,8 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tests.integration.test_desktop import PCMANFM_CONF, need, save_artifact, top  # noqa: E402
+from tests.lib.desktop import desktop_env, need, save_artifact, start_xvfb, stop  # noqa: E402
+from tests.lib.rcfs import top  # noqa: E402
 
 
 def screen_text(env, win, png):
@@ -29,44 +29,18 @@ def screen_text(env, win, png):
 
 
 def start_pcmanfm(tmp_path, folder):
-    xvfb = need("Xvfb", "xvfb")
     pcmanfm = need("pcmanfm", "pcmanfm")
     need("xdotool", "xdotool")
     dbus = need("dbus-run-session", "dbus-daemon")
     need("tesseract", "tesseract-ocr")
     if not os.path.exists("/usr/bin/import"):
         pytest.skip("import not found (apt-get install imagemagick)")
-    home = tmp_path / "home"
-    (home / ".config" / "pcmanfm" / "default").mkdir(parents=True)
-    (home / ".config" / "pcmanfm" / "default" / "pcmanfm.conf").write_text(PCMANFM_CONF)
-    run = tmp_path / "run"
-    run.mkdir(mode=0o700)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-           "XDG_RUNTIME_DIR": str(run), "XDG_CONFIG_HOME": str(home / ".config"),
-           "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share"),
-           "NO_AT_BRIDGE": "1", "GDK_BACKEND": "x11"}
-    x = subprocess.Popen([xvfb, "-displayfd", "1", "-screen", "0", "1280x720x24", "-nolisten",
-                          "tcp", "-noreset"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
-    display = x.stdout.readline().decode().strip()
-    assert display.isdigit(), "Xvfb gave no display"
-    env["DISPLAY"] = ":" + display
+    env = desktop_env(tmp_path)
+    x = start_xvfb(env, "1280x720x24")
     log = open(tmp_path / "pcmanfm.log", "wb")
     fm = subprocess.Popen([dbus, "--", pcmanfm, folder], env=env, stdout=log, stderr=log,
                           start_new_session=True)
     return x, fm, env
-
-
-def stop(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def test_pcmanfm_shows_a_pushed_fax_without_a_key_press(make_emu, make_mount, tmp_path):

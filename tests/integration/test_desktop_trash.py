@@ -43,8 +43,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.lib.wait import poll as wait_for  # noqa: E402
-from tests.integration.test_desktop import PCMANFM_CONF, need, save_artifact, top  # noqa: E402
-from tests.integration.test_desktop_live import stop  # noqa: E402
+from tests.lib.desktop import (PCMANFM_CONF, desktop_env, need, save_artifact,  # noqa: E402
+                               start_xvfb, stop)
+from tests.lib.rcfs import top  # noqa: E402
 
 WRITE_ROUTES = ("delete", "put", "patch")
 
@@ -172,31 +173,17 @@ class Desktop:
         self.x = self.bus = self.ns = None
         self.procs = []
         self.logs = []
-        home = tmp_path / "home"
-        (home / ".config" / "pcmanfm" / "default").mkdir(parents=True)
         # The path bar as buttons: the entry's inline completion would add
         # the common prefix of the Trash's names to "trash:///" (libfm 1.3).
-        (home / ".config" / "pcmanfm" / "default" / "pcmanfm.conf").write_text(
-            PCMANFM_CONF.replace("pathbar_mode_buttons=0", "pathbar_mode_buttons=1"))
-        (home / ".config" / "libfm").mkdir(parents=True)
-        (home / ".config" / "libfm" / "libfm.conf").write_text(LIBFM_CONF)
-        run = tmp_path / "run"
-        run.mkdir(mode=0o700)
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-                    "LANG": "C.UTF-8", "XDG_RUNTIME_DIR": str(run),
-                    "XDG_CONFIG_HOME": str(home / ".config"),
-                    "XDG_CACHE_HOME": str(home / ".cache"),
-                    "XDG_DATA_HOME": str(home / ".local/share"), "NO_AT_BRIDGE": "1",
-                    "GDK_BACKEND": "x11", "GIO_USE_VFS": "gvfs", "GVFS_DISABLE_FUSE": "1"}
+        self.env = desktop_env(
+            tmp_path, PCMANFM_CONF.replace("pathbar_mode_buttons=0", "pathbar_mode_buttons=1"),
+            GIO_USE_VFS="gvfs", GVFS_DISABLE_FUSE="1")
+        libfm = tmp_path / "home" / ".config" / "libfm"
+        libfm.mkdir(parents=True)
+        (libfm / "libfm.conf").write_text(LIBFM_CONF)
 
     def start(self):
-        self.x = subprocess.Popen([need("Xvfb", "xvfb"), "-displayfd", "1", "-screen", "0",
-                                   "1280x720x24", "-nolisten", "tcp", "-noreset"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  start_new_session=True)
-        display = self.x.stdout.readline().decode().strip()
-        assert display.isdigit(), "Xvfb gave no display"
-        self.env["DISPLAY"] = ":" + display
+        self.x = start_xvfb(self.env, "1280x720x24")
         # The bus is the namespace's first process; what it activates
         # (gvfsd, gvfsd-trash, gvfsd-metadata) stays in its process group.
         self.bus = subprocess.Popen(

@@ -9,16 +9,15 @@ condition (a window title, what the emulator received), with a deadline.
 
 import hashlib
 import os
-import shutil
-import signal
 import subprocess
 import sys
 
-import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
 from tests.lib.wait import must as wait_for  # noqa: E402
+from tests.lib.desktop import desktop_env, need, start_xvfb  # noqa: E402
+from tests.lib.desktop import stop as stop_group  # noqa: E402
 import emu_content  # noqa: E402
 
 PCMANFM_CONF = """[config]
@@ -36,43 +35,21 @@ show_statusbar=1
 """
 
 
-def need(tool, package):
-    path = shutil.which(tool)
-    if not path:
-        pytest.skip("%s not found (apt-get install %s)" % (tool, package))
-    return path
-
-
 class Desktop:
     """Xvfb, and PCManFM in a D-Bus session on it."""
 
     def __init__(self, tmp_path):
-        self.xvfb = need("Xvfb", "xvfb")
+        need("Xvfb", "xvfb")
         self.pcmanfm = need("pcmanfm", "pcmanfm")
         self.xdotool = need("xdotool", "xdotool")
         self.dbus = need("dbus-run-session", "dbus-daemon")
-        home = tmp_path / "home"
-        (home / ".config" / "pcmanfm" / "default").mkdir(parents=True)
-        (home / ".config" / "pcmanfm" / "default" / "pcmanfm.conf").write_text(PCMANFM_CONF)
-        run = tmp_path / "run"
-        run.mkdir(mode=0o700)
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-                    "LANG": "C.UTF-8", "XDG_RUNTIME_DIR": str(run),
-                    "XDG_CONFIG_HOME": str(home / ".config"),
-                    "XDG_CACHE_HOME": str(home / ".cache"),
-                    "XDG_DATA_HOME": str(home / ".local/share"), "NO_AT_BRIDGE": "1",
-                    "GDK_BACKEND": "x11"}
+        self.env = desktop_env(tmp_path, PCMANFM_CONF)
         self.log_path = tmp_path / "pcmanfm.log"
         self.x = None
         self.fm = None
 
     def start(self, folder):
-        self.x = subprocess.Popen([self.xvfb, "-displayfd", "1", "-screen", "0", "1024x640x24",
-                                   "-nolisten", "tcp", "-noreset"], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, start_new_session=True)
-        display = self.x.stdout.readline().decode().strip()
-        assert display.isdigit(), "Xvfb gave no display"
-        self.env["DISPLAY"] = ":" + display
+        self.x = start_xvfb(self.env)
         log = open(self.log_path, "wb")
         self.fm = subprocess.Popen([self.dbus, "--", self.pcmanfm, folder], env=self.env,
                                    stdout=log, stderr=log, start_new_session=True)
@@ -100,18 +77,9 @@ class Desktop:
 
     def stop(self):
         if self.fm is not None:
-            try:
-                os.killpg(self.fm.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.fm.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.fm.pid, signal.SIGKILL)
-                self.fm.wait()
+            stop_group(self.fm)
         if self.x is not None:
-            os.killpg(self.x.pid, signal.SIGTERM)
-            self.x.wait(10)
+            stop_group(self.x)
 
 
 def test_pcmanfm_copies_a_pdf_into_the_outbox_and_it_is_sent_once(make_emu, make_mount,
