@@ -360,10 +360,16 @@ int mb_att_uri(struct mb *m, uint32_t slot, uint32_t k, char **uri);
 
 /*
  * When this mount's own DELETE made the stored record out of date (the
- * server changed the message; a DELETE answers with no record), fetch it
- * again now: one light GET.  Otherwise, offline, or when that fails, nothing
- * happens (the stored record is shown, and the background refreshes it).
+ * server changed the message; a DELETE answers 204 with no record, and a
+ * sync says only that it is Deleted), fetch it again now, together with up
+ * to MB_REFRESH_BATCH - 1 other such records of its extension: one light
+ * batched GET.  Nothing else fetches them, so an rm -r costs its DELETEs
+ * and no more until someone looks (meta.json, the Trash's info file); the
+ * mark survives a remount.  Offline, or when that fails, nothing happens
+ * and the stored record is shown.  Two threads looking at once may fetch a
+ * record twice.
  */
+#define MB_REFRESH_BATCH 30
 void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot);
 
 /*

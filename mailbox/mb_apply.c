@@ -158,7 +158,7 @@ bool apply_tombstone(struct mb *m, uint32_t ext, uint64_t id, enum rec_avail a,
     return moved;
 }
 
-void apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const char *name,
+struct mb_msg *apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const char *name,
                          const char *const *att_names, struct rlog_ref ref)
 {
     struct mb_msg *msg = idx_create(m, ext, r, name, att_names);
@@ -170,4 +170,5 @@ void apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const 
     msg->subject_len = 0;                  /* learned when the subject is read */
     msg->availability = (uint8_t)r->availability;
     place_new(m, msg, NULL);
+    return msg;
 }

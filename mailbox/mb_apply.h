@@ -48,9 +48,11 @@ bool apply_tombstone(struct mb *m, uint32_t ext, uint64_t id, enum rec_avail a,
  * Recreate a message from the persisted state: r holds only what the index
  * keeps (no JSON); name and att_names are the persisted names; ref is where
  * its record is in the log.  No locking: only while loading (no threads).
+ * Returns the message.
  */
-void apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const char *name,
-                         const char *const *att_names, struct rlog_ref ref);
+struct mb_msg *apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r,
+                                   const char *name, const char *const *att_names,
+                                   struct rlog_ref ref);
 
 /* What mb_msg.subject_len keeps for a non-empty subject: its length, or 0
  * (not known) when it does not fit.  No lock. */

@@ -200,8 +200,6 @@ struct mb_loop {
     bool started;            /* [I after mb_start] the thread runs */
     bool stop;               /* [LP] stop asked */
     bool refresh;            /* [LP] a sync was asked for */
-    int64_t stale_due;       /* [LP] mono ms when stale records are fetched again, 0 none */
-    int64_t stale_first;     /* [LP] when the oldest of them became stale */
     uint64_t rounds_started; /* [LP] sync rounds begun */
     uint64_t rounds_done;    /* [LP] sync rounds finished */
 };

@@ -36,47 +36,6 @@ static void list_missing(struct mb *m)
     }
 }
 
-/* Fetch the stale records again, in batches (Light requests), per extension. */
-static void refresh_stale(struct mb *m)
-{
-    for (uint32_t e = 0; e < m->ix.n_ext && !should_stop(m); e++) {
-        uint64_t *ids = NULL;
-        size_t n = 0, cap = 0;
-        ix_rdlock(m);
-        for (uint32_t s = 0; s < m->ix.n_msgs; s++) {
-            const struct mb_msg *msg = m->ix.msgs[s];
-            if (msg->ext != e || !msg->meta_stale)
-                continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                ids = mem_reallocarray(ids, cap, sizeof *ids);
-            }
-            ids[n++] = msg->id;
-        }
-        ix_unlock(m);
-        if (n) {
-            struct api_call c = net_bg_call(SYNC_CALL_MS);
-            int rc = fetch_again(m, &c, e, ids, n);
-            if (rc < 0)
-                log_debug("refreshing %zu changed records: %s", n, strerror(-rc));
-        }
-        free(ids);
-    }
-}
-
-void loop_stale_soon(struct mb *m)
-{
-    int64_t now = isotime_mono_ms();
-    mu_lock(&m->lp.lock, RANK_LP, "loop");
-    if (!m->lp.stale_due)
-        m->lp.stale_first = now;
-    m->lp.stale_due = now + STALE_WAIT_MS;
-    if (m->lp.stale_due > m->lp.stale_first + STALE_MAX_MS)
-        m->lp.stale_due = m->lp.stale_first + STALE_MAX_MS;
-    pthread_cond_broadcast(&m->lp.cond);
-    mu_unlock(&m->lp.lock, RANK_LP);
-}
-
 /* One round: sync every extension, list what was never listed, save. */
 static void round_all(struct mb *m)
 {
@@ -107,9 +66,9 @@ static int64_t next_round(struct mb *m, int64_t last_end)
 }
 
 /* What the loop does next. */
-enum loop_work { WORK_STOP, WORK_ROUND, WORK_STALE, WORK_PUSH };
+enum loop_work { WORK_STOP, WORK_ROUND, WORK_PUSH };
 
-/* Wait (lp.lock held) until a round or a stale refresh is due, a round is
+/* Wait (lp.lock held) until a round or a push's ISync is due, a round is
  * asked for, or stop.  The due times are computed again on every wake-up:
  * going offline (net_note) wakes the loop so that the retries start. */
 static enum loop_work wait_work(struct mb *m, int64_t last_end)
@@ -121,13 +80,9 @@ static enum loop_work wait_work(struct mb *m, int64_t last_end)
         int64_t due = last_end ? next_round(m, last_end) : now;
         if (m->lp.refresh || (due && now >= due))
             return WORK_ROUND;
-        int64_t stale = m->lp.stale_due, pushed = push_due(m);
+        int64_t pushed = push_due(m);
         if (pushed && now >= pushed)
             return WORK_PUSH;
-        if (stale && now >= stale && !mb_offline(m))
-            return WORK_STALE;
-        if (stale && !mb_offline(m) && (!due || stale < due))
-            due = stale;
         if (pushed && (!due || pushed < due))
             due = pushed;
         if (due)
@@ -144,8 +99,6 @@ static void *loop_main(void *arg)
     for (;;) {
         mu_lock(&m->lp.lock, RANK_LP, "loop");
         enum loop_work w = wait_work(m, last_end);
-        if (w == WORK_ROUND || w == WORK_STALE)
-            m->lp.stale_due = 0; /* a round refreshes stale records too */
         if (w == WORK_ROUND) {
             m->lp.refresh = false;
             m->lp.rounds_started++;
@@ -157,9 +110,6 @@ static void *loop_main(void *arg)
             push_run(m);
             continue;
         }
-        refresh_stale(m);
-        if (w == WORK_STALE)
-            continue;
         round_all(m);
         last_end = isotime_mono_ms();
         mu_lock(&m->lp.lock, RANK_LP, "loop");

@@ -8,22 +8,12 @@
  * when asked (mb_refresh_now, mb_refresh_wait), and every NET_RETRY_MS
  * while the server is unreachable, counted from the end of the last
  * attempt, polling or not.  Between rounds the loop also runs the ISyncs
- * push notifications ask for (mb_push.c) and refreshes records this
- * mount's DELETEs made stale.
+ * push notifications ask for (mb_push.c).
  */
 #ifndef RCFS_MAILBOX_MB_LOOP_H
 #define RCFS_MAILBOX_MB_LOOP_H
 
 #include "mailbox/mb_internal.h"
-
-/* A stale record is fetched again at most STALE_WAIT_MS after the last
- * message became stale, and at most STALE_MAX_MS after the first. */
-#define STALE_WAIT_MS 2000
-#define STALE_MAX_MS  60000
-
-/* Records became stale (our own DELETE): fetch them again soon, in batches,
- * after the burst of changes is over.  Any thread. */
-void loop_stale_soon(struct mb *m);
 
 /* Start the thread.  Returns 0 or -errno. */
 int loop_start(struct mb *m);

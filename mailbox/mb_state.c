@@ -29,6 +29,7 @@ struct disk_msg {
     uint8_t type, direction, avail, read, n_att, flags, pad[2];
 };
 #define DISK_HAS_SUBJECT 1
+#define DISK_META_STALE  2 /* the record is fetched again when looked at */
 struct disk_att {
     uint64_t id;
     int64_t size;
@@ -123,7 +124,8 @@ static void image_msg(struct mb *m, struct image *im, const struct mb_msg *msg)
         .avail = msg->availability,
         .read = msg->read_status,
         .n_att = msg->n_att,
-        .flags = msg->has_subject ? DISK_HAS_SUBJECT : 0,
+        .flags =
+            (msg->has_subject ? DISK_HAS_SUBJECT : 0) | (msg->meta_stale ? DISK_META_STALE : 0),
     };
     buf_append(&im->msgs, &d, sizeof d);
     for (uint32_t k = 0; k < msg->n_att; k++) {
@@ -376,8 +378,9 @@ static bool load_msg(struct mb *m, const struct loaded *l, const struct disk_msg
     if (!load_atts(l, d, ra, att_names))
         return false;
     r.att = ra;
-    apply_restore_entry(m, d->ext, &r, name, att_names,
-                        (struct rlog_ref){.off = d->rec_off, .len = d->rec_len});
+    struct mb_msg *msg = apply_restore_entry(
+        m, d->ext, &r, name, att_names, (struct rlog_ref){.off = d->rec_off, .len = d->rec_len});
+    msg->meta_stale = (d->flags & DISK_META_STALE) != 0;
     return true;
 }
 

@@ -63,18 +63,29 @@ static int read_stored(struct mb *m, uint32_t slot, char **buf, size_t *len, str
 
 void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot)
 {
+    uint64_t ids[MB_REFRESH_BATCH];
+    size_t n = 0;
+    uint32_t ext = 0;
     ix_rdlock(m);
-    struct mb_msg *msg = idx_msg(m, slot);
-    bool stale = msg && msg->meta_stale;
-    uint64_t id = msg ? msg->id : 0;
-    uint32_t ext = msg ? msg->ext : 0;
+    const struct mb_msg *msg = idx_msg(m, slot);
+    if (msg && msg->meta_stale) {
+        ext = msg->ext;
+        ids[n++] = msg->id;
+        /* Its fellows of the same extension: what an rm -r left stale is
+         * usually looked at together (ls -l, grep -r, the Trash window). */
+        for (uint32_t s = 0; s < m->ix.n_msgs && n < MB_REFRESH_BATCH; s++) {
+            const struct mb_msg *o = m->ix.msgs[s];
+            if (o != msg && o->ext == ext && o->meta_stale)
+                ids[n++] = o->id;
+        }
+    }
     ix_unlock(m);
-    if (!stale || mb_offline(m))
+    if (!n || mb_offline(m))
         return;
     struct api_call call = net_api_call(m, c);
-    int rc = fetch_again(m, &call, ext, &id, 1);
+    int rc = fetch_again(m, &call, ext, ids, n);
     if (rc < 0)
-        log_debug("refreshing record %" PRIu64 ": %s", id, strerror(-rc));
+        log_debug("refreshing %zu records from %" PRIu64 ": %s", n, ids[0], strerror(-rc));
 }
 
 int mb_meta_read(struct mb *m, const struct mb_call *c, uint32_t slot, char **buf, size_t *len)

@@ -23,7 +23,6 @@
 #include "mailbox/mb_flight.h"
 #include "mailbox/mb_index.h"
 #include "mailbox/mb_internal.h"
-#include "mailbox/mb_loop.h"
 #include "mailbox/mb_net.h"
 #include "mailbox/mb_place.h"
 #include "mailbox/mb_write.h"
@@ -112,8 +111,6 @@ void write_after_delete(struct mb *m, uint32_t slot, enum rec_avail now, int via
     }
     ix_unlock(m);
     chg_deliver(m, &chg);
-    if (now == REC_DELETED)
-        loop_stale_soon(m);
 }
 
 /* May this mount purge t now?  0, -EPERM (purging is off) or -EBUSY. */

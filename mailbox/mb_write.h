@@ -12,9 +12,9 @@
  * After a DELETE of slot that the server accepted: show its new
  * availability `now` at once and remember the removal (via: the folder it
  * came through, or -1).  The stored record still says what the message was:
- * it is marked stale and fetched again lazily (when meta.json is looked at)
- * or by the background loop in batches, so a removal costs the DELETE
- * alone.  Takes the index lock.
+ * it is marked stale and fetched again only when someone looks at it
+ * (mb_meta_refresh: meta.json, the Trash's info file), 30 at a time, so a
+ * removal costs the DELETE alone.  Takes the index lock.
  */
 void write_after_delete(struct mb *m, uint32_t slot, enum rec_avail now, int via);
 
