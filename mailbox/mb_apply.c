@@ -158,8 +158,9 @@ bool apply_tombstone(struct mb *m, uint32_t ext, uint64_t id, enum rec_avail a,
     return moved;
 }
 
-struct mb_msg *apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r, const char *name,
-                         const char *const *att_names, struct rlog_ref ref)
+struct mb_msg *apply_restore_entry(struct mb *m, uint32_t ext, const struct rec *r,
+                                   const char *name, const char *const *att_names,
+                                   struct rlog_ref ref)
 {
     struct mb_msg *msg = idx_create(m, ext, r, name, att_names);
     if (r->conversation_id[0])
