@@ -2,7 +2,6 @@
 #include "mailbox/mb_loop.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "mailbox/mb_fetch.h"
@@ -13,7 +12,6 @@
 #include "util/cond.h"
 #include "util/isotime.h"
 #include "util/log.h"
-#include "util/mem.h"
 
 static bool should_stop(struct mb *m)
 {

@@ -865,12 +865,18 @@ class Mailbox:
             raise ValueError("no %s %s messages" % (direction, typ))
         with self.lock:
             i = len(ext.kind)
-            peer = N_PHONE_PEERS + (i % N_PAGER_PEERS) if KIND_TYPE[kind] == 3 else 2 + i % 30
+            pager = KIND_TYPE[kind] == 3
+            peer = N_PHONE_PEERS + (i % N_PAGER_PEERS) if pager else 2 + i % 30
             if isinstance(frm, dict) and frm.get("phoneNumber"):
-                for p in range(N_PHONE_PEERS):
-                    if self.peer_info(ext, p)[0] == frm["phoneNumber"]:
-                        peer = p
-                        break
+                if pager:
+                    for p in range(N_PHONE_PEERS):
+                        if self.peer_info(ext, p)[0] == frm["phoneNumber"]:
+                            peer = p
+                            break
+                else:
+                    # The conversation is the other party's number, as on the
+                    # real server: a number no message had yet starts one.
+                    peer = self.peer_for(ext, phone=frm["phoneNumber"])
             fields = {}
             if frm is not None:
                 fields["from"] = frm

@@ -1530,3 +1530,13 @@ def test_hundred_thousand_messages(tmp_path):
         with open("/proc/%d/status" % e.proc.pid) as f:
             rss = int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
         assert rss < 300 * 1024, rss
+
+
+def test_added_messages_from_one_number_are_one_conversation(emu, token):
+    """Like the real server: every SMS from a number is one conversation, a new
+    number a new one."""
+    recs = [emu.add("101", "SMS", **{"from": "+16505550777"}) for _ in range(35)]
+    assert len({r["conversation"]["id"] for r in recs}) == 1
+    assert all(r["from"]["phoneNumber"] == "+16505550777" for r in recs)
+    other = emu.add("101", "SMS", **{"from": "+16505550778"})
+    assert other["conversation"]["id"] != recs[0]["conversation"]["id"]
