@@ -161,8 +161,11 @@ typedef int (*api_rec_cb)(void *ctx, struct rec *r);
 int api_list(struct api *a, const struct api_call *c, uint64_t ext_id, enum rec_type type,
              api_rec_cb cb, void *ctx);
 
+/* The most ids one batch GET carries (api_get splits longer lists). */
+#define API_GET_MAX_IDS 30
+
 /*
- * Fetch records by id (batch GET, at most 30 ids per request).  Records come
+ * Fetch records by id (batch GET, at most API_GET_MAX_IDS ids per request).  Records come
  * through cb; an id the server does not have (404 in the 207, or the plain
  * 404 that answers a single id) is reported as a partial record with
  * availability REC_PURGED.  Both 207 forms are understood.  An id the answer

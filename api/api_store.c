@@ -21,7 +21,6 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define GET_BATCH_MAX  30
 #define SYNC_TOKEN_MAX 4096
 #define MULTIPART_JSON "application/vnd.ringcentral.multipart+json"
 
@@ -107,7 +106,7 @@ static int get_batch_answer(struct exec_res *res, const uint64_t *ids, size_t n,
                             void *ctx)
 {
     struct mp_list l;
-    bool seen[GET_BATCH_MAX] = {false};
+    bool seen[API_GET_MAX_IDS] = {false};
     int rc = 0, item_err = 0;
 
     if (mp_parse(res->http.content_type, res->http.body.data, res->http.body.len, &l) != 0) {
@@ -204,8 +203,8 @@ int api_get(struct api *a, const struct api_call *c, uint64_t ext_id, const uint
 {
     int64_t deadline = req_deadline(a, c);
 
-    for (size_t i = 0; i < n; i += GET_BATCH_MAX) {
-        size_t k = n - i < GET_BATCH_MAX ? n - i : GET_BATCH_MAX;
+    for (size_t i = 0; i < n; i += API_GET_MAX_IDS) {
+        size_t k = n - i < API_GET_MAX_IDS ? n - i : API_GET_MAX_IDS;
         int rc = get_chunk(a, deadline, req_prio(c), ext_id, ids + i, k, cb, ctx);
         if (rc != 0)
             return rc;

@@ -140,6 +140,21 @@ static int clean(struct spool *s)
     return 0;
 }
 
+bool spool_has_sends(const char *dir)
+{
+    char *queue = mem_printf("%s/queue", dir);
+    DIR *d = opendir(queue);
+    free(queue);
+    bool any = false;
+    for (struct dirent *e; d && !any && (e = readdir(d));) {
+        const char *dot = strrchr(e->d_name, '.');
+        any = e->d_name[0] != '.' && dot && strcmp(dot, ".rec") == 0;
+    }
+    if (d)
+        closedir(d);
+    return any;
+}
+
 int spool_open(const char *dir, struct spool **out)
 {
     struct spool *s = mem_calloc(1, sizeof *s);

@@ -30,6 +30,7 @@
 #ifndef RCFS_CACHE_SPOOL_H
 #define RCFS_CACHE_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,11 @@ int spool_open(const char *dir, struct spool **out);
 
 /* Free s (files stay).  NULL-safe. */
 void spool_close(struct spool *s);
+
+/* Whether the spool folder dir holds a committed send (a queue/<jid>.rec;
+ * temporaries do not count), without opening it or changing anything.
+ * False when there is no such folder. */
+bool spool_has_sends(const char *dir);
 
 /* A new empty draft file (mode 0600), open read-write.  Returns 0 with
  * its id in *draft and the descriptor in *fd (the caller closes it), or

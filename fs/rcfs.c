@@ -146,7 +146,7 @@ static struct mb_config mailbox_config(const struct fs_opts *o, struct fs *fs)
         .events = fs_events(fs),
         .sms_from = o->sms_from,
         .fax_cover = o->fax_cover,
-        .no_outbox = !o->outbox,
+        .outbox = o->outbox,
         .ocr = o->ocr,
         .ocr_helper = fs_text_helper(),
         .ocr_lang = o->ocr_lang,

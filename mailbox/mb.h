@@ -156,8 +156,8 @@ struct mb_config {
     struct mb_events events; /* notification hooks */
     const char *sms_from;    /* Outbox: the number SMS go from, or NULL (the first SmsSender) */
     int fax_cover;           /* Outbox: the default fax cover page index (0 = none) */
-    bool no_outbox;          /* no Outbox in this mount (-o outbox=off, the default; and no
-                                flush round trips) */
+    bool outbox;             /* Outbox/ in this mount (-o outbox=on; off: no flush round
+                                trips) */
     bool ocr;                /* show fax.txt in fax folders (OCR of image pages) */
     const char *ocr_helper;  /* absolute path of the rcfs-ocr helper */
     const char *ocr_lang;    /* Tesseract languages ("eng+deu"); NULL: "eng", checked when
@@ -362,14 +362,13 @@ int mb_att_uri(struct mb *m, uint32_t slot, uint32_t k, char **uri);
  * When this mount's own DELETE made the stored record out of date (the
  * server changed the message; a DELETE answers 204 with no record, and a
  * sync says only that it is Deleted), fetch it again now, together with up
- * to MB_REFRESH_BATCH - 1 other such records of its extension: one light
+ * to API_GET_MAX_IDS - 1 other such records of its extension: one light
  * batched GET.  Nothing else fetches them, so an rm -r costs its DELETEs
  * and no more until someone looks (meta.json, the Trash's info file); the
  * mark survives a remount.  Offline, or when that fails, nothing happens
  * and the stored record is shown.  Two threads looking at once may fetch a
  * record twice.
  */
-#define MB_REFRESH_BATCH 30
 void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot);
 
 /*

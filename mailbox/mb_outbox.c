@@ -8,7 +8,6 @@
  * <name>" lines), so an offline mount still shows the Outbox and its
  * pending files.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -225,22 +224,6 @@ static void load_items(struct mb_outbox *o)
     free(v);
 }
 
-/* Whether the journal under state_dir holds a send (a queue/<jid>.rec). */
-static bool pending_sends(const char *state_dir)
-{
-    char *queue = mem_printf("%s/outbox/queue", state_dir);
-    DIR *d = opendir(queue);
-    free(queue);
-    bool any = false;
-    for (struct dirent *e; d && !any && (e = readdir(d));) {
-        const char *dot = strrchr(e->d_name, '.');
-        any = dot && strcmp(dot, ".rec") == 0;
-    }
-    if (d)
-        closedir(d);
-    return any;
-}
-
 /* ---- life --------------------------------------------------------------------- */
 
 int outbox_open(struct mb *m, const struct mb_config *cfg, char *err, size_t errlen)
@@ -253,13 +236,14 @@ int outbox_open(struct mb *m, const struct mb_config *cfg, char *err, size_t err
     o->fax_cover = cfg->fax_cover;
     o->sms_from_opt = cfg->sms_from && cfg->sms_from[0] ? mem_strdup(cfg->sms_from) : NULL;
     m->obx = o;
-    if (cfg->no_outbox) {
-        if (pending_sends(m->ps.state_dir))
+    char *dir = mem_printf("%s/outbox", m->ps.state_dir);
+    if (!cfg->outbox) {
+        if (spool_has_sends(dir))
             log_info("outbox: off in this mount (outbox=off); the sends pending in it wait for "
                      "a mount with outbox=on");
+        free(dir);
         return 0;
     }
-    char *dir = mem_printf("%s/outbox", m->ps.state_dir);
     int rc = spool_open(dir, &o->spool);
     free(dir);
     if (rc < 0) {

@@ -63,7 +63,7 @@ static int read_stored(struct mb *m, uint32_t slot, char **buf, size_t *len, str
 
 void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot)
 {
-    uint64_t ids[MB_REFRESH_BATCH];
+    uint64_t ids[API_GET_MAX_IDS];
     size_t n = 0;
     uint32_t ext = 0;
     ix_rdlock(m);
@@ -73,7 +73,7 @@ void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot)
         ids[n++] = msg->id;
         /* Its fellows of the same extension: what an rm -r left stale is
          * usually looked at together (ls -l, grep -r, the Trash window). */
-        for (uint32_t s = 0; s < m->ix.n_msgs && n < MB_REFRESH_BATCH; s++) {
+        for (uint32_t s = 0; s < m->ix.n_msgs && n < API_GET_MAX_IDS; s++) {
             const struct mb_msg *o = m->ix.msgs[s];
             if (o != msg && o->ext == ext && o->meta_stale)
                 ids[n++] = o->id;

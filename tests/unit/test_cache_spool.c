@@ -304,6 +304,34 @@ static void test_open_cleans_up(void)
     free(dir);
 }
 
+static void test_has_sends(void)
+{
+    char *dir = strdup(tmp_path("spool3"));
+    CHECK(!spool_has_sends(dir)); /* no folder at all */
+    struct spool *s;
+    CHECK_INT(spool_open(dir, &s), 0);
+    CHECK(!spool_has_sends(dir));
+    /* A temporary record is not a send. */
+    int t = open(tmp_path("spool3/queue/.tmp-0000000000000001.rec"), O_WRONLY | O_CREAT, 0600);
+    CHECK(t >= 0);
+    close(t);
+    CHECK(!spool_has_sends(dir));
+    uint64_t draft;
+    int fd;
+    CHECK_INT(spool_draft_new(s, &draft, &fd), 0);
+    CHECK(!spool_has_sends(dir)); /* a draft is not one either */
+    struct spool_rec r = {.folder = strdup("102"), .name = strdup("m"), .created_ms = 1};
+    CHECK(write(fd, "x", 1) == 1);
+    CHECK_INT(spool_commit(s, draft, fd, &r), 0);
+    close(fd);
+    CHECK(spool_has_sends(dir));
+    CHECK_INT(spool_remove(s, r.jid), 0);
+    CHECK(!spool_has_sends(dir));
+    spool_rec_free(&r);
+    spool_close(s);
+    free(dir);
+}
+
 int main(void)
 {
     if (tmp_init() != 0)
@@ -312,6 +340,7 @@ int main(void)
     RUN(test_damage_refused);
     RUN(test_commit_save_load);
     RUN(test_open_cleans_up);
+    RUN(test_has_sends);
     tmp_rm_rf(base);
     return CHECK_DONE();
 }
