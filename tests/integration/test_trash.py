@@ -77,6 +77,17 @@ def trash_list(env):
     return items
 
 
+def restore_from_trash(emu, desk, src):
+    """The Trash window's Restore of src, once the Trash lists it: one
+    request, and the server has the message Alive again."""
+    uri = wait_for(lambda: trash_list(desk).get(src))
+    assert uri
+    emu.reset_counts()
+    gio(desk, "trash", "--restore", uri)
+    assert writes(emu) == {"patch": 1}
+    assert emu.truth(mid_of(os.path.basename(src)))["availability"] == "Alive"
+
+
 @pytest.fixture
 def one(make_emu, make_mount):
     emu = make_emu(messages=60, extensions=1)
@@ -126,12 +137,7 @@ def test_gio_trash_restore_is_one_request(one, desk):
     name = sorted(os.listdir(os.path.join(t, "SMS")))[0]
     src = os.path.join(t, "SMS", name)
     gio(desk, "trash", src)
-    uri = wait_for(lambda: trash_list(desk).get(src))
-    assert uri
-    emu.reset_counts()
-    gio(desk, "trash", "--restore", uri)
-    assert writes(emu) == {"patch": 1}
-    assert emu.truth(mid_of(name))["availability"] == "Alive"
+    restore_from_trash(emu, desk, src)
     assert name in os.listdir(os.path.join(t, "SMS"))
     assert name not in os.listdir(os.path.join(t, "Deleted"))
     assert name not in os.listdir(os.path.join(trash_dir(m), "files"))
@@ -147,12 +153,7 @@ def test_restore_right_after_rm_r_is_one_request(one, desk):
     src = os.path.join(t, "Fax", name)
     subprocess.run(["rm", "-r", src], check=True)
     assert not os.path.exists(src)
-    uri = wait_for(lambda: trash_list(desk).get(src))
-    assert uri
-    emu.reset_counts()
-    gio(desk, "trash", "--restore", uri)
-    assert writes(emu) == {"patch": 1}
-    assert emu.truth(mid_of(name))["availability"] == "Alive"
+    restore_from_trash(emu, desk, src)
     assert os.path.isfile(os.path.join(src, "meta.json"))
     assert name not in os.listdir(os.path.join(t, "Deleted"))
 
