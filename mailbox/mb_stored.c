@@ -66,6 +66,8 @@ void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot)
     uint64_t ids[API_GET_MAX_IDS];
     size_t n = 0;
     uint32_t ext = 0;
+    if (mb_offline(m))
+        return; /* nothing to ask: do not gather */
     ix_rdlock(m);
     const struct mb_msg *msg = idx_msg(m, slot);
     if (msg && msg->meta_stale) {
@@ -80,7 +82,7 @@ void mb_meta_refresh(struct mb *m, const struct mb_call *c, uint32_t slot)
         }
     }
     ix_unlock(m);
-    if (!n || mb_offline(m))
+    if (!n)
         return;
     struct api_call call = net_api_call(m, c);
     int rc = fetch_again(m, &call, ext, ids, n);
