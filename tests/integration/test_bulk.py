@@ -219,3 +219,28 @@ def test_concurrent_read_changes_are_coalesced(big):
     for n in unread:
         assert emu.truth(mid_of(n))["record"]["readStatus"] == "Read"
         assert os.getxattr(os.path.join(t, "SMS", n), "user.rc.readStatus") == b"Read"
+
+
+def test_deleted_records_in_a_background_mount_read_by_two_processes(make_emu, make_mount):
+    """The way a desktop runs it: a background mount (no -f), rm -r, then two
+    processes reading the same deleted messages' meta.json at once.  Both see
+    the server's record; the fetches stay batched (at worst each reader
+    gathers its own batch)."""
+    emu = make_emu(messages=200, extensions=1)
+    m = make_mount(emu, foreground=False).start()
+    t = top(m, emu)
+    sms = sorted(os.listdir(os.path.join(t, "SMS")))[:20]
+    emu.reset_counts()
+    subprocess.run(["rm", "-r"] + [os.path.join(t, "SMS", n) for n in sms], check=True)
+    assert routes(emu).get("delete", 0) == 20
+    emu.reset_counts()
+    metas = [os.path.join(t, "Deleted", n, "meta.json") for n in sms]
+    readers = [subprocess.Popen(["cat"] + metas, stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    outs = [r.communicate(timeout=60)[0] for r in readers]
+    assert all(r.returncode == 0 for r in readers)
+    for out in outs:
+        assert out.count('"availability": "Deleted"') == 20
+    r = routes(emu)
+    assert 1 <= r.get("get_batch", 0) + r.get("get", 0) <= 2, r
+    assert r.get("delete", 0) == 0
